@@ -1,0 +1,290 @@
+"""The ``[vxlan_vpc]`` options and their validation into an immutable ``Settings``.
+
+The option names are a contract with operators' config files. Both entry points read
+them: ``ryu-manager --config-file F ryu_vxlan_vpc.app`` (Ryu's global CONF) and
+``ryu-vxlan-vpc bootstrap --config-file F`` (a private ConfigOpts). Everything is
+validated up front, so a bad value stops the program before it touches a switch, with a
+message naming the option and the value.
+"""
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from oslo_config import cfg
+
+GROUP = 'vxlan_vpc'
+
+OPTS = [
+    cfg.StrOpt('local_ip', help="This node's VTEP IPv4 address (the tunnels' local_ip)."),
+    cfg.ListOpt('remote_ips', default=[],
+                help='Remote VTEP IPv4 addresses; one VXLAN port each, named '
+                     'vxlan-<remote IPv4 as 8 hex digits>, e.g. vxlan-ac150c08.'),
+    cfg.ListOpt('vpcs', default=[],
+                help='VNI:LOCAL_VLAN pairs, e.g. 0x22:12. VNI 1..16777215 (hex or '
+                     'decimal), local VLAN 1..4094, each unique on this node.'),
+    cfg.StrOpt('tun_bridge', default='br-tun', help='Tunnel bridge the app programs.'),
+    cfg.StrOpt('int_bridge', default='br-int', help='Integration bridge (standalone).'),
+    cfg.StrOpt('patch_int_port', default='patch-int',
+               help='Patch port on the tunnel bridge; the app recognises br-tun by it.'),
+    cfg.StrOpt('patch_tun_port', default='patch-tun',
+               help='Patch port on the integration bridge.'),
+    cfg.IntOpt('vxlan_udp_port', default=4789, help='VXLAN UDP destination port.'),
+    cfg.IntOpt('learn_hard_timeout', default=300,
+               help='hard_timeout of the unicast flows learned into table 20 (seconds).'),
+    cfg.StrOpt('flow_cookie', default='0x79',
+               help='Cookie of every flow the app installs (hex or decimal).'),
+    cfg.StrOpt('learn_cookie', default='0xa9eb8f9011f7e038',
+               help='Cookie of the flows that learn() writes into table 20.'),
+    cfg.StrOpt('controller', default='tcp:127.0.0.1:6633',
+               help='Bootstrap: OpenFlow controller target set on the tunnel bridge.'),
+    cfg.StrOpt('datapath_type', default='system',
+               help='Bootstrap: datapath_type of the bridges; netdev where the kernel '
+                    'has no openvswitch module.'),
+    cfg.ListOpt('vm_ports', default=[],
+                help='Bootstrap: ID:VNI[:NAMESPACE:ADDRESS/PREFIX] per VM port, e.g. '
+                     '123:0x22:test:192.168.10.11/24 makes qbr123, qvo123/qvb123 '
+                     '(qvo123 tagged with the VNI\'s local VLAN) and, with a namespace, '
+                     'a veth into it holding the address.'),
+]
+
+MAX_IFNAME = 15  # IFNAMSIZ - 1
+VNI_MAX = (1 << 24) - 1
+VLAN_MAX = 4094
+COOKIE_MAX = (1 << 64) - 2  # all ones is reserved by OpenFlow
+DATAPATH_TYPES = ('system', 'netdev')
+_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
+_NETNS_RE = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
+_VM_ID_RE = re.compile(r'^[A-Za-z0-9_-]{1,%d}$' % (MAX_IFNAME - 3))
+_CONTROLLER_RE = re.compile(r'^(tcp|ssl):[0-9.]+:[0-9]{1,5}$|^(ptcp|pssl):[0-9]{1,5}(:[0-9.]+)?$|'
+                            r'^unix:/[^\s]+$')
+
+
+class ConfigError(ValueError):
+    """A bad option value; the message names the option and the value."""
+
+    def __init__(self, option, value, why):
+        self.option, self.value = option, value
+        super().__init__('[%s] %s = %r: %s' % (GROUP, option, value, why))
+
+
+@dataclass(frozen=True)
+class Vpc:
+    vni: int
+    local_vlan: int
+
+
+@dataclass(frozen=True)
+class VmPort:
+    id: str
+    vni: int
+    namespace: Optional[str] = None
+    address: Optional[str] = None  # CIDR, e.g. 192.168.10.11/24
+
+    @property
+    def bridge(self):
+        return 'qbr' + self.id
+
+    @property
+    def ovs_port(self):
+        return 'qvo' + self.id
+
+    @property
+    def bridge_port(self):
+        return 'qvb' + self.id
+
+    @property
+    def tap(self):
+        """Bridge-side end of the veth into the VM namespace (the article's veth1p)."""
+        return 'tap' + self.id
+
+
+@dataclass(frozen=True)
+class Settings:
+    local_ip: str
+    remote_ips: Tuple[str, ...]
+    vpcs: Tuple[Vpc, ...]
+    tun_bridge: str = 'br-tun'
+    int_bridge: str = 'br-int'
+    patch_int_port: str = 'patch-int'
+    patch_tun_port: str = 'patch-tun'
+    vxlan_udp_port: int = 4789
+    learn_hard_timeout: int = 300
+    flow_cookie: int = 0x79
+    learn_cookie: int = 0xa9eb8f9011f7e038
+    controller: str = 'tcp:127.0.0.1:6633'
+    datapath_type: str = 'system'
+    vm_ports: Tuple[VmPort, ...] = ()
+
+    def local_vlan_of(self, vni):
+        for vpc in self.vpcs:
+            if vpc.vni == vni:
+                return vpc.local_vlan
+        raise KeyError(vni)
+
+
+def tunnel_port_name(remote_ip):
+    """``vxlan-`` + the remote IPv4 in 8 hex digits: 172.21.12.8 -> vxlan-ac150c08."""
+    return 'vxlan-%08x' % int(ipaddress.IPv4Address(remote_ip))
+
+
+def remote_ip_of_port(name):
+    """Inverse of tunnel_port_name, or None for other names (e.g. the article's vxlan-01)."""
+    m = re.match(r'^vxlan-([0-9a-f]{8})$', name)
+    return str(ipaddress.IPv4Address(int(m.group(1), 16))) if m else None
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+# --- validation helpers: each raises ConfigError naming the option -----------------
+
+def check_ifname(option, name):
+    if not name or len(name) > MAX_IFNAME or not _IFNAME_RE.match(name) or name in ('.', '..'):
+        raise ConfigError(option, name, 'not a valid interface name (1..%d characters of '
+                                        'letters, digits, "_", "-", ".")' % MAX_IFNAME)
+    return name
+
+
+def _ipv4(option, text):
+    try:
+        return str(ipaddress.IPv4Address(text.strip()))
+    except (ipaddress.AddressValueError, ValueError, AttributeError):
+        raise ConfigError(option, text, 'not an IPv4 address') from None
+
+
+def _int(option, text, low, high, what):
+    try:
+        value = int(str(text).strip(), 0)
+    except ValueError:
+        raise ConfigError(option, text, 'not a number (use decimal or 0x hex)') from None
+    if not low <= value <= high:
+        raise ConfigError(option, text, '%s must be within %d..%d' % (what, low, high))
+    return value
+
+
+def _vpcs(items):
+    vpcs, vnis, vlans = [], {}, {}
+    for item in items:
+        parts = item.split(':')
+        if len(parts) != 2:
+            raise ConfigError('vpcs', item, 'expected VNI:LOCAL_VLAN, e.g. 0x22:12')
+        vni = _int('vpcs', parts[0], 1, VNI_MAX, 'VNI')
+        vlan = _int('vpcs', parts[1], 1, VLAN_MAX, 'local VLAN')
+        if vni in vnis:
+            raise ConfigError('vpcs', item, 'VNI %#x is listed twice (also in %r)'
+                              % (vni, vnis[vni]))
+        if vlan in vlans:
+            raise ConfigError('vpcs', item, 'local VLAN %d is already used by %r'
+                              % (vlan, vlans[vlan]))
+        vnis[vni], vlans[vlan] = item, item
+        vpcs.append(Vpc(vni, vlan))
+    return tuple(vpcs)
+
+
+def _vm_ports(items, vpcs):
+    known = {v.vni for v in vpcs}
+    ports, ids = [], set()
+    for item in items:
+        parts = item.split(':')
+        if len(parts) not in (2, 4):
+            raise ConfigError('vm_ports', item,
+                              'expected ID:VNI or ID:VNI:NAMESPACE:ADDRESS/PREFIX')
+        vm_id = parts[0]
+        if not _VM_ID_RE.match(vm_id):
+            raise ConfigError('vm_ports', item, 'ID must be 1..%d letters, digits, "_" or '
+                                                '"-" (it names qbrID, qvoID, qvbID)'
+                              % (MAX_IFNAME - 3))
+        if vm_id in ids:
+            raise ConfigError('vm_ports', item, 'ID %r is listed twice' % vm_id)
+        vni = _int('vm_ports', parts[1], 1, VNI_MAX, 'VNI')
+        if vni not in known:
+            raise ConfigError('vm_ports', item, 'VNI %#x is not in vpcs' % vni)
+        namespace = address = None
+        if len(parts) == 4:
+            namespace = parts[2]
+            if not _NETNS_RE.match(namespace):
+                raise ConfigError('vm_ports', item, 'namespace must be 1..64 letters, '
+                                                    'digits, "_", "-" or "."')
+            try:
+                address = str(ipaddress.IPv4Interface(parts[3]))
+            except ValueError:
+                raise ConfigError('vm_ports', item,
+                                  'address must be IPv4/PREFIX, e.g. 192.168.10.11/24') from None
+            if '/' not in parts[3]:
+                raise ConfigError('vm_ports', item, 'address needs a /PREFIX')
+        ids.add(vm_id)
+        ports.append(VmPort(vm_id, vni, namespace, address))
+    return tuple(ports)
+
+
+def settings_from(conf):
+    """Validate ``conf.vxlan_vpc`` into Settings; raises ConfigError on the first bad value."""
+    group = conf[GROUP]
+    if not group.local_ip:
+        raise ConfigError('local_ip', group.local_ip, 'required: this node\'s VTEP IPv4 address')
+    local_ip = _ipv4('local_ip', group.local_ip)
+    remote_ips = []
+    for text in group.remote_ips:
+        ip = _ipv4('remote_ips', text)
+        if ip == local_ip:
+            raise ConfigError('remote_ips', text, 'is this node\'s own local_ip')
+        if ip in remote_ips:
+            raise ConfigError('remote_ips', text, 'listed twice')
+        remote_ips.append(ip)
+    vpcs = _vpcs(group.vpcs)
+    names = {}
+    for option in ('tun_bridge', 'int_bridge', 'patch_int_port', 'patch_tun_port'):
+        name = check_ifname(option, group[option])
+        if name in names:
+            raise ConfigError(option, name, 'same name as %s' % names[name])
+        if name.startswith('vxlan-'):
+            raise ConfigError(option, name, 'the prefix "vxlan-" is reserved for tunnel ports')
+        names[name] = option
+    flow_cookie = _int('flow_cookie', group.flow_cookie, 1, COOKIE_MAX, 'cookie')
+    learn_cookie = _int('learn_cookie', group.learn_cookie, 1, COOKIE_MAX, 'cookie')
+    if flow_cookie == learn_cookie:
+        raise ConfigError('learn_cookie', group.learn_cookie,
+                          'must differ from flow_cookie, or learned flows look installed')
+    if group.datapath_type not in DATAPATH_TYPES:
+        raise ConfigError('datapath_type', group.datapath_type,
+                          'must be one of %s' % ', '.join(DATAPATH_TYPES))
+    if not _CONTROLLER_RE.match(group.controller or ''):
+        raise ConfigError('controller', group.controller,
+                          'expected an OVS controller target such as tcp:127.0.0.1:6633')
+    return Settings(
+        local_ip=local_ip,
+        remote_ips=tuple(remote_ips),
+        vpcs=vpcs,
+        tun_bridge=group.tun_bridge,
+        int_bridge=group.int_bridge,
+        patch_int_port=group.patch_int_port,
+        patch_tun_port=group.patch_tun_port,
+        vxlan_udp_port=_int('vxlan_udp_port', group.vxlan_udp_port, 1, 65535, 'UDP port'),
+        learn_hard_timeout=_int('learn_hard_timeout', group.learn_hard_timeout, 1, 65535,
+                                'hard_timeout'),
+        flow_cookie=flow_cookie,
+        learn_cookie=learn_cookie,
+        controller=group.controller,
+        datapath_type=group.datapath_type,
+        vm_ports=_vm_ports(group.vm_ports, vpcs),
+    )
+
+
+def load_file(path):
+    """Read and validate one config file outside ryu-manager (bootstrap, lab, tests)."""
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    try:
+        conf(args=['--config-file', path], project='ryu_vxlan_vpc', default_config_files=[])
+    except cfg.ConfigFilesNotFoundError:
+        raise ConfigError('config-file', path, 'file not found or unreadable') from None
+    except cfg.Error as exc:
+        raise ConfigError('config-file', path, str(exc)) from None
+    try:
+        return settings_from(conf)
+    except (cfg.Error, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError('config-file', path, str(exc)) from None

@@ -1,0 +1,167 @@
+"""Flows as text, in the syntax of ``ovs-ofctl dump-flows``: the project's one text format.
+
+Tests, REST, CLI and logs all print flows through ``render``. Two dialects exist because
+OVS prints the same entry differently per protocol:
+
+- ``ofctl`` (default): what plain ``ovs-ofctl dump-flows`` prints (OpenFlow 1.0 + NXM),
+  the article's syntax: ``mod_vlan_vid:12``, ``strip_vlan``, ``set_tunnel:0x22``.
+- ``of13``: what ``ovs-ofctl -O OpenFlow13 dump-flows`` prints: ``push_vlan:0x8100,
+  set_field:4108->vlan_vid``, ``pop_vlan``, ``set_field:0x22->tun_id``, plus flow flags.
+
+Without stats a flow prints as ``cookie=0x79, table=0, priority=1,in_port=1
+actions=resubmit(,2)``: a full dump-flows line with its counters taken out, which is
+exactly what ``strip_stats`` makes of a line printed by OVS.
+"""
+import re
+
+from . import model as m
+
+DIALECTS = ('ofctl', 'of13')
+
+# OpenFlow 1.3 reserved ports, as ovs-ofctl names them.
+RESERVED_PORTS = {
+    0xfffffff8: 'IN_PORT', 0xfffffff9: 'TABLE', 0xfffffffa: 'NORMAL',
+    0xfffffffb: 'FLOOD', 0xfffffffc: 'ALL', 0xfffffffe: 'LOCAL', 0xffffffff: 'ANY',
+}
+
+
+def c_hex(value):
+    """C's ``%#x``, which OVS uses: 0 prints as ``0``, 34 as ``0x22``."""
+    return '0x%x' % value if value else '0'
+
+
+def field_ref(ref):
+    width = m.FIELD_WIDTHS.get(ref.name)
+    if ref.ofs == 0 and ref.n_bits == width:
+        return '%s[]' % ref.name
+    if ref.n_bits == 1:
+        return '%s[%d]' % (ref.name, ref.ofs)
+    return '%s[%d..%d]' % (ref.name, ref.ofs, ref.ofs + ref.n_bits - 1)
+
+
+def _masked(value, fmt):
+    if isinstance(value, tuple):
+        return '%s/%s' % (fmt(value[0]), fmt(value[1]))
+    return fmt(value)
+
+
+def _mac(value):
+    return value if isinstance(value, str) else '%s/%s' % value
+
+
+def match_text(match, priority):
+    parts = []
+    if priority != m.DEFAULT_PRIORITY:
+        parts.append('priority=%d' % priority)
+    if match.tun_id is not None:
+        parts.append('tun_id=' + _masked(match.tun_id, c_hex))
+    if match.in_port is not None:
+        parts.append('in_port=%d' % match.in_port)
+    if match.vlan_tci is not None:
+        parts.append('vlan_tci=' + _masked(match.vlan_tci, lambda v: '0x%04x' % v))
+    if match.dl_vlan is not None:
+        parts.append('dl_vlan=%d' % match.dl_vlan)
+    if match.dl_src is not None:
+        parts.append('dl_src=' + _mac(match.dl_src))
+    if match.dl_dst is not None:
+        parts.append('dl_dst=' + _mac(match.dl_dst))
+    parts.extend('%s=%s' % pair for pair in match.other)
+    return ','.join(parts)
+
+
+def _learn_spec(spec):
+    if isinstance(spec, m.LearnMatch):
+        if spec.src == spec.dst:
+            return field_ref(spec.dst)
+        return '%s=%s' % (field_ref(spec.dst), field_ref(spec.src))
+    if isinstance(spec, m.LearnLoad):
+        src = c_hex(spec.src) if isinstance(spec.src, int) else field_ref(spec.src)
+        return 'load:%s->%s' % (src, field_ref(spec.dst))
+    return 'output:%s' % field_ref(spec.src)
+
+
+def _learn(action):
+    args = ['table=%d' % action.table]
+    if action.idle_timeout:
+        args.append('idle_timeout=%d' % action.idle_timeout)
+    if action.hard_timeout:
+        args.append('hard_timeout=%d' % action.hard_timeout)
+    if action.priority != m.DEFAULT_PRIORITY:
+        args.append('priority=%d' % action.priority)
+    if action.cookie:
+        args.append('cookie=%s' % c_hex(action.cookie))
+    args.extend(_learn_spec(spec) for spec in action.specs)
+    return 'learn(%s)' % ','.join(args)
+
+
+def action_text(action, dialect='ofctl'):
+    of13 = dialect == 'of13'
+    if isinstance(action, m.Output):
+        return 'output:%s' % RESERVED_PORTS.get(action.port, action.port)
+    if isinstance(action, m.Resubmit):
+        return 'resubmit(,%d)' % action.table
+    if isinstance(action, m.ModVlanVid):
+        if of13:
+            return 'push_vlan:0x8100,set_field:%d->vlan_vid' % (action.vid | 0x1000)
+        return 'mod_vlan_vid:%d' % action.vid
+    if isinstance(action, m.StripVlan):
+        return 'pop_vlan' if of13 else 'strip_vlan'
+    if isinstance(action, m.SetTunnel):
+        if of13:
+            return 'set_field:%s->tun_id' % c_hex(action.tun_id)
+        name = 'set_tunnel64' if action.tun_id >> 32 else 'set_tunnel'
+        return '%s:%s' % (name, c_hex(action.tun_id))
+    if isinstance(action, m.Load):
+        return 'load:%s->%s' % (c_hex(action.value), field_ref(action.dst))
+    if isinstance(action, m.Learn):
+        return _learn(action)
+    if isinstance(action, m.Opaque):
+        return action.text
+    raise TypeError('no text for action %r' % (action,))
+
+
+def actions_text(actions, dialect='ofctl'):
+    return ','.join(action_text(a, dialect) for a in actions) or 'drop'
+
+
+def render(flow, dialect='ofctl', stats=None):
+    """One line of ``ovs-ofctl dump-flows``; ``stats`` (a FlowStats) adds the counters."""
+    if dialect not in DIALECTS:
+        raise ValueError('unknown dialect %r' % dialect)
+    head = ['cookie=%s' % c_hex(flow.cookie)]
+    if stats is not None:
+        head.append('duration=%.3fs' % stats.duration)
+    head.append('table=%d' % flow.table)
+    if stats is not None:
+        head += ['n_packets=%d' % stats.n_packets, 'n_bytes=%d' % stats.n_bytes]
+    if flow.idle_timeout:
+        head.append('idle_timeout=%d' % flow.idle_timeout)
+    if flow.hard_timeout:
+        head.append('hard_timeout=%d' % flow.hard_timeout)
+    line = ', '.join(head) + ', '
+    if dialect == 'of13' and flow.flags:
+        line += ''.join(flag + ' ' for flag in flow.flags)
+    match = match_text(flow.match, flow.priority)
+    return '%s%s%sactions=%s' % (line, match, ' ' if match else '',
+                                 actions_text(flow.actions, dialect))
+
+
+def render_stats(stats, dialect='ofctl'):
+    return render(stats.flow, dialect, stats)
+
+
+# --- reading what OVS printed --------------------------------------------------------
+
+_STATS_RE = re.compile(r'\b(duration=[0-9.]+s|n_packets=\d+|n_bytes=\d+|idle_age=\d+|'
+                       r'hard_age=\d+), ')
+
+
+def strip_stats(line):
+    """A dump-flows line without its counters and ages, comparable with ``render(flow)``."""
+    return _STATS_RE.sub('', line.strip())
+
+
+def parse_dump(output):
+    """The flow lines of ``ovs-ofctl dump-flows`` output, counters stripped, header dropped."""
+    return [strip_stats(line) for line in output.splitlines()
+            if line.strip().startswith('cookie=')]

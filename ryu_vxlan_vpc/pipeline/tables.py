@@ -1,0 +1,13 @@
+"""br-tun table numbers, named once. Numbers and roles follow Neutron's OVS agent."""
+
+LOCAL_SWITCHING = 0    # classify by in_port: from br-int -> 2, from a tunnel -> 4
+PATCH_LV_TO_TUN = 2    # from br-int: unicast -> 20, multicast/broadcast -> 22
+GRE_TUN_TO_LV = 3      # GRE tunnels: unused here, drop
+VXLAN_TUN_TO_LV = 4    # from a tunnel: VNI -> local VLAN, then learn (10)
+DVR_NOT_LEARN = 6      # DVR: unused here, drop
+LEARN_FROM_TUN = 10    # learn the sender's MAC into 20, then deliver to br-int
+UCAST_TO_TUN = 20      # learned unicast flows; misses fall through to flooding (22)
+FLOOD_TO_TUN = 22      # per VPC: strip local VLAN, set VNI, flood to every tunnel
+
+ALL = (LOCAL_SWITCHING, PATCH_LV_TO_TUN, GRE_TUN_TO_LV, VXLAN_TUN_TO_LV, DVR_NOT_LEARN,
+       LEARN_FROM_TUN, UCAST_TO_TUN, FLOOD_TO_TUN)
