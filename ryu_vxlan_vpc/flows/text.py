@@ -128,7 +128,7 @@ def render(flow, dialect='ofctl', stats=None):
     """One line of ``ovs-ofctl dump-flows``; ``stats`` (a FlowStats) adds the counters."""
     if dialect not in DIALECTS:
         raise ValueError('unknown dialect %r' % dialect)
-    head = ['cookie=%s' % c_hex(flow.cookie)]
+    head = ['cookie=0x%x' % flow.cookie]  # dump-flows prints cookie=0x0, not %#x
     if stats is not None:
         head.append('duration=%.3fs' % stats.duration)
     head.append('table=%d' % flow.table)

@@ -1,0 +1,35 @@
+"""``ryu-vxlan-vpc``: one console script, one subcommand module per job.
+
+Each module in COMMAND_MODULES provides ``register(subparsers)``, which adds its
+subcommands and sets ``func(args) -> exit status`` on them.
+"""
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='ryu-vxlan-vpc',
+        description='Neutron-style VXLAN VPC overlay on Open vSwitch, driven by Ryu.')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())
