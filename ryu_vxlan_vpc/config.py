@@ -154,13 +154,16 @@ def _ipv4(option, text):
         raise ConfigError(option, text, 'not an IPv4 address') from None
 
 
-def _int(option, text, low, high, what):
+def _int(option, text, low, high, what, item=None):
+    """Parse a decimal or 0x-hex number within low..high; errors quote ``item`` (the entry)."""
+    shown = text if item is None else item
     try:
         value = int(str(text).strip(), 0)
     except ValueError:
-        raise ConfigError(option, text, 'not a number (use decimal or 0x hex)') from None
+        raise ConfigError(option, shown, '%s %r is not a number (use decimal or 0x hex)'
+                          % (what, text)) from None
     if not low <= value <= high:
-        raise ConfigError(option, text, '%s must be within %d..%d' % (what, low, high))
+        raise ConfigError(option, shown, '%s %s is outside %d..%d' % (what, text, low, high))
     return value
 
 
@@ -170,8 +173,8 @@ def _vpcs(items):
         parts = item.split(':')
         if len(parts) != 2:
             raise ConfigError('vpcs', item, 'expected VNI:LOCAL_VLAN, e.g. 0x22:12')
-        vni = _int('vpcs', parts[0], 1, VNI_MAX, 'VNI')
-        vlan = _int('vpcs', parts[1], 1, VLAN_MAX, 'local VLAN')
+        vni = _int('vpcs', parts[0], 1, VNI_MAX, 'VNI', item)
+        vlan = _int('vpcs', parts[1], 1, VLAN_MAX, 'local VLAN', item)
         if vni in vnis:
             raise ConfigError('vpcs', item, 'VNI %#x is listed twice (also in %r)'
                               % (vni, vnis[vni]))
@@ -198,7 +201,7 @@ def _vm_ports(items, vpcs):
                               % (MAX_IFNAME - 3))
         if vm_id in ids:
             raise ConfigError('vm_ports', item, 'ID %r is listed twice' % vm_id)
-        vni = _int('vm_ports', parts[1], 1, VNI_MAX, 'VNI')
+        vni = _int('vm_ports', parts[1], 1, VNI_MAX, 'VNI', item)
         if vni not in known:
             raise ConfigError('vm_ports', item, 'VNI %#x is not in vpcs' % vni)
         namespace = address = None

@@ -94,9 +94,9 @@ class Opaque:
 
 @dataclass(frozen=True)
 class LearnMatch:
-    """learn() spec: the learned flow matches DST on the value SRC has now."""
+    """learn() spec: the learned flow matches DST on the value SRC has now (or a constant)."""
     dst: FieldRef
-    src: FieldRef
+    src: Union[FieldRef, int]
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ def _learn_spec(spec):
     if isinstance(spec, m.LearnMatch):
         if spec.src == spec.dst:
             return field_ref(spec.dst)
+        if isinstance(spec.src, int):
+            return '%s=%s' % (field_ref(spec.dst), c_hex(spec.src))
         return '%s=%s' % (field_ref(spec.dst), field_ref(spec.src))
     if isinstance(spec, m.LearnLoad):
         src = c_hex(spec.src) if isinstance(spec.src, int) else field_ref(spec.src)

@@ -1,0 +1,221 @@
+"""Ryu application: keeps each compute node's br-tun holding the VXLAN VPC pipeline.
+
+``ryu-manager --config-file FILE ryu_vxlan_vpc.app`` (OpenFlow 1.3 + Nicira extensions).
+
+The app is a thin shell around ``pipeline.br_tun.build``:
+- switch events become state: the ports of every connected datapath, by name;
+- a datapath holding a port named ``patch_int_port`` is a br-tun; every ``vxlan-*``
+  port on it is a tunnel;
+- whenever that state changes (connect, reconnect, port added/removed) a resync reads
+  back the flows carrying ``flow_cookie``, adds what is missing or different and deletes
+  what is no longer wanted (add before delete, so traffic keeps flowing). Flows with
+  other cookies are never touched, except learned flows (``learn_cookie``) that point
+  at a tunnel port that went away.
+"""
+import logging
+import sys
+
+from oslo_config import cfg as oslo_cfg
+from ryu import cfg
+from ryu.app.ofctl import api as ofctl_api
+from ryu.base import app_manager
+from ryu.controller import ofp_event
+from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from ryu.lib import hub
+from ryu.ofproto import ofproto_v1_3
+
+from . import config
+from .flows.text import render
+from .ofp import decode, encode
+from .pipeline import br_tun, tables
+
+LOG = logging.getLogger('ryu_vxlan_vpc.app')
+
+config.register_opts(cfg.CONF)
+
+TUNNEL_PREFIX = 'vxlan-'
+
+
+class Switch:
+    """A connected datapath: its ports by name, and what was last synced to it."""
+
+    def __init__(self, datapath, ports):
+        self.datapath = datapath
+        self.ports = dict(ports)       # name -> ofport
+        self.synced_state = None       # BrTunState of the last successful sync
+        self.flow_count = 0            # flows of ours after the last sync
+        self.dirty = False
+        self.syncing = False
+
+    @property
+    def dpid(self):
+        return self.datapath.id
+
+    def tunnel_ports(self):
+        return {name: no for name, no in self.ports.items() if name.startswith(TUNNEL_PREFIX)}
+
+
+class VxlanVpcApp(app_manager.RyuApp):
+    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        try:
+            self.settings = config.settings_from(cfg.CONF)
+        except (config.ConfigError, oslo_cfg.Error) as exc:
+            # Before any switch is contacted: nothing is sent.
+            LOG.error('bad configuration, not starting: %s', exc)
+            print('ryu_vxlan_vpc: bad configuration: %s' % exc, file=sys.stderr)
+            raise SystemExit(2)
+        self.switches = {}  # dpid -> Switch, every connected datapath
+        LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
+                 self.settings.local_ip,
+                 ', '.join('%#x->vlan %d' % (v.vni, v.local_vlan) for v in self.settings.vpcs)
+                 or 'none', self.settings.patch_int_port)
+
+    # --- what REST and tests ask -----------------------------------------------------
+    def br_tun_switches(self):
+        return [sw for sw in self.switches.values() if self.is_br_tun(sw)]
+
+    def is_br_tun(self, switch):
+        return self.settings.patch_int_port in switch.ports
+
+    def state_of(self, switch):
+        s = self.settings
+        return br_tun.BrTunState(
+            patch_int_ofport=switch.ports[s.patch_int_port],
+            tunnel_ofports=tuple(switch.tunnel_ports().values()), vpcs=s.vpcs,
+            flow_cookie=s.flow_cookie, learn_cookie=s.learn_cookie,
+            learn_hard_timeout=s.learn_hard_timeout)
+
+    def dump_flows(self, dpid, table=None, cookie=None):
+        """The flows the switch holds now (a flow-stats request), as FlowStats."""
+        datapath = self.switches[dpid].datapath
+        replies = ofctl_api.send_msg(
+            self, encode.flow_stats_request(datapath, table, cookie),
+            reply_cls=datapath.ofproto_parser.OFPFlowStatsReply, reply_multi=True) or []
+        return [decode.flow_stats(stats) for reply in replies for stats in reply.body]
+
+    # --- switch events -> state ------------------------------------------------------
+    @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
+    def _state_change(self, ev):
+        datapath = ev.datapath
+        if ev.state == MAIN_DISPATCHER:
+            hub.spawn(self._on_connect, datapath)
+        elif datapath.id is not None:
+            switch = self.switches.get(datapath.id)
+            if switch is not None and switch.datapath is datapath:
+                del self.switches[datapath.id]
+                LOG.info('switch %016x disconnected', datapath.id)
+
+    def _on_connect(self, datapath):
+        parser = datapath.ofproto_parser
+        try:
+            replies = ofctl_api.send_msg(self, parser.OFPPortDescStatsRequest(datapath),
+                                         reply_cls=parser.OFPPortDescStatsReply,
+                                         reply_multi=True) or []
+        except Exception as exc:  # the switch went away while we asked
+            LOG.warning('switch %016x: port description failed: %s', datapath.id, exc)
+            return
+        ports = {_port_name(p): p.port_no for reply in replies for p in reply.body}
+        switch = self.switches[datapath.id] = Switch(datapath, ports)
+        if not self.is_br_tun(switch):
+            LOG.info('switch %016x connected without a port %r: not a %s, left alone',
+                     datapath.id, self.settings.patch_int_port, self.settings.tun_bridge)
+            return
+        LOG.info('switch %016x connected: br-tun with %s=%d, tunnels %s', datapath.id,
+                 self.settings.patch_int_port, ports[self.settings.patch_int_port],
+                 _ports_text(switch.tunnel_ports()))
+        self._request_sync(switch)
+
+    @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
+    def _port_status(self, ev):
+        msg = ev.msg
+        switch = self.switches.get(msg.datapath.id)
+        if switch is None:
+            return
+        ofp, name = msg.datapath.ofproto, _port_name(msg.desc)
+        before = switch.ports.get(name)
+        if msg.reason == ofp.OFPPR_DELETE:
+            switch.ports.pop(name, None)
+        else:
+            switch.ports[name] = msg.desc.port_no
+        after = switch.ports.get(name)
+        if before == after:
+            return
+        LOG.info('switch %016x: port %s %s', switch.dpid, name,
+                 'removed' if after is None else 'is ofport %d' % after)
+        if before is not None and name.startswith(TUNNEL_PREFIX) and self.is_br_tun(switch):
+            self._forget_learned(switch, name, before)
+        if self.is_br_tun(switch):
+            self._request_sync(switch)
+
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
+    def _error(self, ev):
+        msg = ev.msg
+        LOG.error('switch %016x rejected a message (xid=%s): type=%d code=%d',
+                  msg.datapath.id, msg.xid, msg.type, msg.code)
+
+    # --- state -> flows --------------------------------------------------------------
+    def _request_sync(self, switch):
+        """Coalesce bursts of changes into one sync at a time per switch."""
+        switch.dirty = True
+        if not switch.syncing:
+            switch.syncing = True
+            hub.spawn(self._sync_loop, switch)
+
+    def _sync_loop(self, switch):
+        try:
+            while switch.dirty and self.switches.get(switch.dpid) is switch:
+                switch.dirty = False
+                try:
+                    self._sync(switch)
+                except Exception as exc:
+                    LOG.error('switch %016x: sync failed: %s', switch.dpid, exc)
+        finally:
+            switch.syncing = False
+
+    def _sync(self, switch):
+        if not self.is_br_tun(switch):
+            return
+        datapath, state = switch.datapath, self.state_of(switch)
+        desired = br_tun.build(state)
+        installed = [fs.flow for fs in self.dump_flows(switch.dpid,
+                                                       cookie=self.settings.flow_cookie)]
+        have, wanted_keys = set(installed), {flow.key for flow in desired}
+        added = [flow for flow in desired if flow not in have]
+        stale = [flow for flow in installed if flow.key not in wanted_keys]
+        for flow in added:  # first add, then delete: no gap for traffic
+            datapath.send_msg(encode.flow_add(datapath, flow))
+            LOG.info('switch %016x: installed %s', switch.dpid, render(flow))
+        for flow in stale:
+            datapath.send_msg(encode.flow_delete_strict(datapath, flow))
+            LOG.info('switch %016x: removed %s', switch.dpid, render(flow))
+        self._barrier(datapath)
+        switch.synced_state, switch.flow_count = state, len(desired)
+        LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
+                 '(%d added, %d removed, %d unchanged); tunnels %s',
+                 switch.dpid, len(desired), self.settings.tun_bridge, len(added), len(stale),
+                 len(desired) - len(added), _ports_text(switch.tunnel_ports()))
+
+    def _forget_learned(self, switch, name, ofport):
+        """A tunnel is gone: so are the MACs learned behind it (table 20, learn_cookie)."""
+        datapath = switch.datapath
+        datapath.send_msg(encode.flows_delete(datapath, self.settings.learn_cookie,
+                                              table=tables.UCAST_TO_TUN, out_port=ofport))
+        LOG.info('switch %016x: removed flows learned behind %s (ofport %d)',
+                 switch.dpid, name, ofport)
+
+    def _barrier(self, datapath):
+        parser = datapath.ofproto_parser
+        ofctl_api.send_msg(self, parser.OFPBarrierRequest(datapath),
+                           reply_cls=parser.OFPBarrierReply)
+
+
+def _port_name(port):
+    name = port.name
+    return name.decode('utf-8', 'replace') if isinstance(name, bytes) else name
+
+
+def _ports_text(ports):
+    return ', '.join('%s=%d' % item for item in sorted(ports.items())) or 'none'
