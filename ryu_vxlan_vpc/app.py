@@ -18,6 +18,7 @@ import sys
 from oslo_config import cfg as oslo_cfg
 from ryu import cfg
 from ryu.app.ofctl import api as ofctl_api
+from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
@@ -28,6 +29,7 @@ from . import config
 from .flows.text import render
 from .ofp import decode, encode
 from .pipeline import br_tun, tables
+from .rest import api as rest_api
 
 LOG = logging.getLogger('ryu_vxlan_vpc.app')
 
@@ -57,6 +59,7 @@ class Switch:
 
 class VxlanVpcApp(app_manager.RyuApp):
     OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    _CONTEXTS = {'wsgi': WSGIApplication}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,6 +71,8 @@ class VxlanVpcApp(app_manager.RyuApp):
             print('ryu_vxlan_vpc: bad configuration: %s' % exc, file=sys.stderr)
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
+        _rest_on_loopback_by_default()
+        rest_api.register(kwargs['wsgi'], self)
         LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
                  self.settings.local_ip,
                  ', '.join('%#x->vlan %d' % (v.vni, v.local_vlan) for v in self.settings.vpcs)
@@ -210,6 +215,17 @@ class VxlanVpcApp(app_manager.RyuApp):
         parser = datapath.ofproto_parser
         ofctl_api.send_msg(self, parser.OFPBarrierRequest(datapath),
                            reply_cls=parser.OFPBarrierReply)
+
+
+def _rest_on_loopback_by_default():
+    """Ryu binds REST to 0.0.0.0 by default; ours answers on loopback unless told otherwise.
+
+    An explicit --wsapi-host (or wsapi_host in a config file) is respected as given.
+    """
+    location = cfg.CONF.get_location('wsapi_host')
+    if location is None or location.location == oslo_cfg.Locations.opt_default:
+        cfg.CONF.set_override('wsapi_host', '127.0.0.1')
+    LOG.info('REST API on http://%s:%d/vxlan-vpc/', cfg.CONF.wsapi_host, cfg.CONF.wsapi_port)
 
 
 def _port_name(port):

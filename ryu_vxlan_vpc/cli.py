@@ -8,6 +8,7 @@ import importlib
 import sys
 
 COMMAND_MODULES = (
+    'ryu_vxlan_vpc.rest.client',
 )
 
 

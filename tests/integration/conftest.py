@@ -2,7 +2,8 @@ import uuid
 
 import pytest
 
-from realenv import require_real
+from article_node import COMPUTE1_CONF, OFP_PORT, build_article_br_tun
+from realenv import RyuManager, require_real
 from ryu_vxlan_vpc.ovs_instance import OvsInstance
 from ryu_vxlan_vpc.shell import run
 
@@ -21,3 +22,16 @@ def node(tmp_path):
     finally:
         ovs.stop()
         run(['ip', 'netns', 'del', netns], check=False)
+
+
+@pytest.fixture
+def controller(node, tmp_path):
+    """The article's compute1 br-tun with a real ryu-manager (REST on 8080) connected."""
+    build_article_br_tun(node)
+    ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu.log'), OFP_PORT,
+                     extra=['--wsapi-port', '8080'])
+    ryu.start()
+    try:
+        yield ryu
+    finally:
+        ryu.stop()

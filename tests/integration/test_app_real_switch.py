@@ -4,42 +4,14 @@ br-tun is built by hand as in the article (plain ovs-vsctl), with ofport_request
 article's port numbers (patch-int 1, compute1's vxlan-01 8), so the expected listing is
 the article's own ``ovs-ofctl dump-flows`` output.
 """
-import pathlib
-
 import pytest
 
+from article_node import (ARTICLE_COMPUTE1, COMPUTE1_CONF, OFP_PORT, add_vxlan,
+                          build_article_br_tun)
 from realenv import RyuManager, wait_for
 from ryu_vxlan_vpc.config import Vpc, tunnel_port_name
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.pipeline import br_tun
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-COMPUTE1_CONF = ROOT / 'etc' / 'ryu_vxlan_vpc' / 'compute1.conf'
-ARTICLE_COMPUTE1 = ROOT / 'tests' / 'unit' / 'data' / 'article_compute1_dump_flows.txt'
-OFP_PORT = 6633
-
-
-def build_article_br_tun(ovs):
-    """compute1's bridges as the article makes them, controller set with the bridge."""
-    ovs.vsctl('add-br', 'br-tun', '--', 'set', 'bridge', 'br-tun', 'datapath_type=netdev',
-              'fail-mode=secure', 'protocols=OpenFlow10,OpenFlow13',
-              '--', 'set-controller', 'br-tun', 'tcp:127.0.0.1:%d' % OFP_PORT)
-    # Fast reconnects keep the test short; out-of-band: the controller is on loopback.
-    ovs.vsctl('set', 'controller', 'br-tun', 'max_backoff=1000', 'connection_mode=out-of-band')
-    ovs.vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev',
-              'fail-mode=standalone')
-    ovs.vsctl('add-port', 'br-tun', 'patch-int', '--', 'set', 'interface', 'patch-int',
-              'type=patch', 'options:peer=patch-tun', 'ofport_request=1')
-    ovs.vsctl('add-port', 'br-int', 'patch-tun', '--', 'set', 'interface', 'patch-tun',
-              'type=patch', 'options:peer=patch-int')
-    add_vxlan(ovs, 'vxlan-01', '172.21.12.8', ofport=8)
-
-
-def add_vxlan(ovs, name, remote_ip, ofport):
-    ovs.vsctl('add-port', 'br-tun', name, '--', 'set', 'interface', name, 'type=vxlan',
-              'options:remote_ip=%s' % remote_ip, 'options:df_default=true',
-              'options:dst_port=4789', 'options:in_key=flow', 'options:out_key=flow',
-              'options:local_ip=172.21.12.163', 'ofport_request=%d' % ofport)
 
 
 def dump(ovs, protocol=None):
@@ -55,17 +27,6 @@ def expected(tunnel_ofports, dialect='ofctl'):
 def wait_flows(ovs, want, timeout=30):
     return wait_for(lambda: sorted(dump(ovs)) == want, timeout,
                     'br-tun to hold %d expected flows' % len(want))
-
-
-@pytest.fixture
-def controller(node, tmp_path):
-    build_article_br_tun(node)
-    ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu.log'), OFP_PORT)
-    ryu.start()
-    try:
-        yield ryu
-    finally:
-        ryu.stop()
 
 
 def test_installs_the_article_pipeline(node, controller):

@@ -1,0 +1,1 @@
+"""REST API under /vxlan-vpc/: views.py builds the JSON (pure), api.py serves it (WSGI)."""

@@ -1,0 +1,147 @@
+"""``ryu-vxlan-vpc flows|macs|vpcs|switches``: the REST API from a shell.
+
+``flows`` prints exactly what ``GET /vxlan-vpc/flows?format=text`` returns, i.e. lines in
+``ovs-ofctl dump-flows`` syntax. The others print small tables. Exit status: 0 on
+success, 1 when the controller cannot be reached, 2 when it rejects the request.
+"""
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+DEFAULT_URL = 'http://127.0.0.1:8080'
+URL_ENV = 'RYU_VXLAN_VPC_URL'
+
+
+class ClientError(Exception):
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+def get(url, path, params=None, timeout=60):
+    """GET base ``url`` + ``path``; returns (content type, body text)."""
+    query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
+    full = url.rstrip('/') + path + ('?' + query if query else '')
+    try:
+        with urllib.request.urlopen(full, timeout=timeout) as resp:
+            return resp.headers.get_content_type(), resp.read().decode('utf-8')
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode('utf-8', 'replace')
+        try:
+            message = json.loads(body)['error']
+        except (ValueError, KeyError, TypeError):
+            message = body.strip() or exc.reason
+        raise ClientError('%s: HTTP %d: %s' % (full, exc.code, message), 2) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, 'reason', exc)
+        raise ClientError('cannot reach the controller REST API at %s: %s\n'
+                          '(is ryu-manager running ryu_vxlan_vpc.app there? In the lab, run '
+                          'this inside the node: ip netns exec NODE ryu-vxlan-vpc ...; '
+                          'or pass --url / set %s)' % (url, reason, URL_ENV), 1) from None
+
+
+def _table(rows, columns):
+    widths = [max(len(title), *(len(str(r.get(key, ''))) for r in rows)) if rows else len(title)
+              for title, key in columns]
+    lines = ['  '.join(title.ljust(w) for (title, _), w in zip(columns, widths)).rstrip()]
+    for row in rows:
+        lines.append('  '.join(str(row.get(key, '')).ljust(w)
+                               for (_, key), w in zip(columns, widths)).rstrip())
+    return '\n'.join(lines)
+
+
+def cmd_flows(args):
+    _, body = get(args.url, '/vxlan-vpc/flows', {'table': args.table, 'cookie': args.cookie,
+                                                  'dpid': args.dpid, 'format': 'text'})
+    sys.stdout.write(body)
+    return 0
+
+
+def cmd_macs(args):
+    _, body = get(args.url, '/vxlan-vpc/macs', {'dpid': args.dpid})
+    rows = []
+    for mac in json.loads(body)['macs']:
+        port = mac['tunnel_port']
+        rows.append(dict(mac, port='%s(%s)' % (port['name'] or '?', port['ofport']),
+                         remote=mac['remote_ip'] or '-', left='%ss' % mac['seconds_left']))
+    print(_table(rows, [('MAC', 'mac'), ('VNI', 'vni_hex'), ('LOCAL_VLAN', 'local_vlan'),
+                        ('TUNNEL_PORT', 'port'), ('REMOTE_VTEP', 'remote'),
+                        ('EXPIRES_IN', 'left'), ('DPID', 'dpid')]))
+    return 0
+
+
+def cmd_vpcs(args):
+    _, body = get(args.url, '/vxlan-vpc/vpcs', {'dpid': args.dpid})
+    rows = []
+    for vpc in json.loads(body)['vpcs']:
+        ports = sorted({p['name'] for sw in vpc['switches'] for p in sw['flood_ports']})
+        rows.append(dict(vpc, flood=','.join(ports) or '-'))
+    print(_table(rows, [('VNI', 'vni_hex'), ('LOCAL_VLAN', 'local_vlan'),
+                        ('FLOODS_TO', 'flood')]))
+    return 0
+
+
+def cmd_switches(args):
+    _, body = get(args.url, '/vxlan-vpc/switches', {'dpid': args.dpid})
+    rows = []
+    for sw in json.loads(body)['switches']:
+        tunnels = ','.join('%s=%d' % (p['name'], p['ofport']) for p in sw['tunnel_ports'])
+        rows.append(dict(sw, patch='%s=%s' % (sw['patch_port']['name'],
+                                              sw['patch_port']['ofport']),
+                         tunnels=tunnels or '-', flows=sw['flows_installed']))
+    print(_table(rows, [('DPID', 'dpid'), ('BRIDGE', 'bridge'), ('PATCH', 'patch'),
+                        ('TUNNELS', 'tunnels'), ('FLOWS', 'flows')]))
+    return 0
+
+
+def _run(func):
+    def wrapped(args):
+        try:
+            return func(args)
+        except ClientError as exc:
+            print('ryu-vxlan-vpc: %s' % exc, file=sys.stderr)
+            return exc.status
+    return wrapped
+
+
+def _cookie(value):
+    """Validated here so a typo fails before any request is sent."""
+    try:
+        int(value, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a cookie (decimal or 0x hex)' % value)
+    return value
+
+
+def _table_id(value):
+    if not value.isdigit() or not 0 <= int(value) <= 254:
+        raise argparse.ArgumentTypeError('%r is not a table number (0..254)' % value)
+    return int(value)
+
+
+def register(subparsers):
+    common = {'url': dict(default=os.environ.get(URL_ENV, DEFAULT_URL),
+                          help='controller REST base URL (default: $%s or %s)'
+                               % (URL_ENV, DEFAULT_URL)),
+              'dpid': dict(help='only this br-tun (16 hex digits, as `switches` prints)')}
+    specs = [
+        ('flows', cmd_flows, 'flows installed on br-tun, learned ones included, printed '
+                             'like ovs-ofctl dump-flows (read from the switch)'),
+        ('macs', cmd_macs, 'MACs learned into table 20, per VPC'),
+        ('vpcs', cmd_vpcs, 'VPCs: VNI, local VLAN, tunnel ports flooded to'),
+        ('switches', cmd_switches, 'connected br-tun switches'),
+    ]
+    for name, func, help_text in specs:
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        parser.add_argument('--url', **common['url'])
+        parser.add_argument('--dpid', **common['dpid'])
+        if name == 'flows':
+            parser.add_argument('--table', type=_table_id, metavar='N',
+                                help='only table N (0..254)')
+            parser.add_argument('--cookie', type=_cookie, metavar='COOKIE',
+                                help='only flows with this cookie (decimal or 0x hex)')
+        parser.set_defaults(func=_run(func))

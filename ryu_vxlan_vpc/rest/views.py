@@ -1,0 +1,103 @@
+"""JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
+from ..config import remote_ip_of_port
+from ..flows import model as m
+from ..flows import text
+from ..pipeline import tables
+
+
+def dpid_text(dpid):
+    return '%016x' % dpid
+
+
+def parse_dpid(value):
+    """A dpid as REST takes it: 16 hex digits (as printed), 0x-hex or decimal."""
+    value = value.strip().lower()
+    if len(value) == 16 and all(c in '0123456789abcdef' for c in value):
+        return int(value, 16)
+    return int(value, 0)
+
+
+def port_view(name, ofport):
+    return {'name': name, 'ofport': ofport, 'remote_ip': remote_ip_of_port(name)}
+
+
+def switch_view(switch, settings, flow_count):
+    patch = settings.patch_int_port
+    return {
+        'dpid': dpid_text(switch.dpid),
+        'bridge': settings.tun_bridge,
+        'patch_port': {'name': patch, 'ofport': switch.ports.get(patch)},
+        'tunnel_ports': [port_view(n, p) for n, p in sorted(switch.tunnel_ports().items())],
+        'vpcs': [vpc_key(v) for v in settings.vpcs],
+        'flows_installed': flow_count,
+    }
+
+
+def vpc_key(vpc):
+    return {'vni': vpc.vni, 'vni_hex': '%#x' % vpc.vni, 'local_vlan': vpc.local_vlan}
+
+
+def vpcs_view(settings, switches):
+    """Each VPC with the tunnel ports its broadcasts are flooded to, per br-tun."""
+    out = []
+    for vpc in settings.vpcs:
+        view = vpc_key(vpc)
+        view['switches'] = [{'dpid': dpid_text(sw.dpid),
+                             'flood_ports': [port_view(n, p) for n, p in
+                                             sorted(sw.tunnel_ports().items())]}
+                            for sw in switches]
+        out.append(view)
+    return out
+
+
+def match_view(flow):
+    """The match as {field: printed value}; priority is reported on its own."""
+    printed = text.match_text(flow.match, m.DEFAULT_PRIORITY)
+    return dict(part.split('=', 1) for part in printed.split(',')) if printed else {}
+
+
+def flow_view(dpid, stats):
+    flow = stats.flow
+    return {
+        'dpid': dpid_text(dpid),
+        'table': flow.table,
+        'priority': flow.priority,
+        'cookie': '0x%x' % flow.cookie,
+        'match': match_view(flow),
+        'actions': [text.action_text(a) for a in flow.actions] or ['drop'],
+        'idle_timeout': flow.idle_timeout,
+        'hard_timeout': flow.hard_timeout,
+        'flags': list(flow.flags),
+        'duration_sec': stats.duration_sec,
+        'duration': round(stats.duration, 3),
+        'n_packets': stats.n_packets,
+        'n_bytes': stats.n_bytes,
+        'text': text.render_stats(stats),
+    }
+
+
+def learned_mac(stats, settings, ports_by_ofport):
+    """A learned table-20 flow as a MAC entry, or None if the flow is not one."""
+    flow = stats.flow
+    if flow.table != tables.UCAST_TO_TUN or flow.cookie != settings.learn_cookie:
+        return None
+    if flow.match.dl_dst is None or not isinstance(flow.match.vlan_tci, tuple):
+        return None
+    vni = next((a.value for a in flow.actions
+                if isinstance(a, m.Load) and a.dst.name == 'NXM_NX_TUN_ID'), None)
+    port = next((a.port for a in flow.actions if isinstance(a, m.Output)), None)
+    local_vlan = flow.match.vlan_tci[0] & 0x0fff
+    name = ports_by_ofport.get(port)
+    left = None
+    if flow.hard_timeout:
+        left = max(0, flow.hard_timeout - stats.duration_sec)
+    return {
+        'mac': flow.match.dl_dst,
+        'vni': vni,
+        'vni_hex': '%#x' % vni if vni is not None else None,
+        'local_vlan': local_vlan,
+        'tunnel_port': {'name': name, 'ofport': port},
+        'remote_ip': remote_ip_of_port(name) if name else None,
+        'seconds_left': left,
+        'n_packets': stats.n_packets,
+    }

@@ -1,0 +1,145 @@
+"""REST API and CLI over real HTTP against a real switch driven by a real ryu-manager.
+
+OVS itself executes the table-10 learn() (ofproto/trace -generate runs the pipeline with
+side effects), so table 20 holds a genuinely learned flow, not one written by the test.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from article_node import ARTICLE_COMPUTE1
+from realenv import http_get, wait_for
+from ryu_vxlan_vpc.flows import text
+
+BASE = 'http://127.0.0.1:8080/vxlan-vpc'
+VM_MAC = '0c:eb:1e:c1:ff:8c'  # the article's compute1 VM
+LEARNED = ('cookie=0xa9eb8f9011f7e038, table=20, hard_timeout=300, '
+           'priority=1,vlan_tci=0x000c/0x0fff,dl_dst=%s actions=load:0->NXM_OF_VLAN_TCI[],'
+           'load:0x22->NXM_NX_TUN_ID[],output:8' % VM_MAC)
+CLI = os.path.join(os.path.dirname(sys.executable), 'ryu-vxlan-vpc')
+
+
+def get_json(node, path):
+    status, ctype, body = http_get(node.netns, BASE + path)
+    assert ctype == 'application/json', (status, body)
+    return status, json.loads(body)
+
+
+@pytest.fixture
+def learned(node, controller):
+    """Pipeline in, REST up, and one MAC learned from a frame arriving on vxlan-01."""
+    article = sorted(text.parse_dump(ARTICLE_COMPUTE1.read_text()))
+    wait_for(lambda: sorted(text.parse_dump(node.ofctl('dump-flows', 'br-tun'))) == article,
+             30, 'the article pipeline')
+    wait_for(lambda: _answers(node), 30, 'the REST API')
+    node.appctl('ofproto/trace', 'br-tun',
+                'in_port=8,tun_id=0x22,dl_src=%s,dl_dst=ff:ff:ff:ff:ff:ff' % VM_MAC, '-generate')
+    wait_for(lambda: LEARNED in text.parse_dump(node.ofctl('dump-flows', 'br-tun', 'table=20')),
+             10, 'OVS to learn the MAC')
+    return node
+
+
+def _answers(node):
+    try:
+        return http_get(node.netns, BASE + '/switches', timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def test_flows_json_and_text_agree_with_ovs_ofctl(learned):
+    status, body = get_json(learned, '/flows')
+    assert status == 200 and body['count'] == 14
+    ofctl = sorted(text.parse_dump(learned.ofctl('dump-flows', 'br-tun')))
+    assert sorted(text.strip_stats(f['text']) for f in body['flows']) == ofctl
+    status, ctype, listing = http_get(learned.netns, BASE + '/flows?format=text')
+    assert (status, ctype) == (200, 'text/plain')
+    assert sorted(text.parse_dump(listing)) == ofctl
+    learn = [f for f in body['flows'] if f['table'] == 10][0]
+    assert learn['actions'] == [
+        'learn(table=20,hard_timeout=300,priority=1,cookie=0xa9eb8f9011f7e038,'
+        'NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],'
+        'load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:NXM_OF_IN_PORT[])', 'output:1']
+    assert (learn['cookie'], learn['priority'], learn['match']) == ('0x79', 1, {})
+
+
+def test_learned_flow_in_table_20(learned):
+    status, body = get_json(learned, '/flows?table=20')
+    assert status == 200
+    flows = {text.strip_stats(f['text']): f for f in body['flows']}
+    assert set(flows) == {LEARNED, 'cookie=0x79, table=20, priority=0 actions=resubmit(,22)'}
+    flow = flows[LEARNED]
+    assert flow['match'] == {'vlan_tci': '0x000c/0x0fff', 'dl_dst': VM_MAC}
+    assert flow['actions'] == ['load:0->NXM_OF_VLAN_TCI[]', 'load:0x22->NXM_NX_TUN_ID[]',
+                               'output:8']
+    assert (flow['hard_timeout'], flow['cookie']) == (300, '0xa9eb8f9011f7e038')
+    status, body = get_json(learned, '/flows?table=20&cookie=0x79')
+    assert [text.strip_stats(f['text']) for f in body['flows']] == [
+        'cookie=0x79, table=20, priority=0 actions=resubmit(,22)']
+
+
+def test_macs_vpcs_switches(learned):
+    _, macs = get_json(learned, '/macs')
+    assert len(macs['macs']) == 1
+    mac = macs['macs'][0]
+    assert (mac['mac'], mac['vni_hex'], mac['local_vlan']) == (VM_MAC, '0x22', 12)
+    assert mac['tunnel_port'] == {'name': 'vxlan-01', 'ofport': 8}
+    assert mac['remote_ip'] is None  # the article's name carries no address
+    assert 250 < mac['seconds_left'] <= 300
+    _, vpcs = get_json(learned, '/vpcs')
+    assert [(v['vni'], v['local_vlan']) for v in vpcs['vpcs']] == [(0x22, 12)]
+    assert [p['name'] for p in vpcs['vpcs'][0]['switches'][0]['flood_ports']] == ['vxlan-01']
+    _, sws = get_json(learned, '/switches')
+    (sw,) = sws['switches']
+    assert sw['patch_port'] == {'name': 'patch-int', 'ofport': 1}
+    assert sw['tunnel_ports'] == [{'name': 'vxlan-01', 'ofport': 8, 'remote_ip': None}]
+    assert sw['flows_installed'] == 13
+    dpid = learned.vsctl('get', 'bridge', 'br-tun', 'datapath_id').strip().strip('"')
+    assert sw['dpid'] == dpid
+
+
+@pytest.mark.parametrize('path,status,words', [
+    ('/flows?table=abc', 400, "table='abc'"),
+    ('/flows?table=300', 400, "table='300'"),
+    ('/flows?cookie=zz', 400, "cookie='zz'"),
+    ('/flows?format=xml', 400, "format='xml'"),
+    ('/flows?tabel=1', 400, "'tabel'"),
+    ('/flows?dpid=nothex', 400, "dpid='nothex'"),
+    ('/macs?dpid=00000000000000ff', 404, '00000000000000ff'),
+    ('/nothing-here', 404, '/vxlan-vpc/nothing-here'),
+])
+def test_bad_requests_get_json_errors_and_the_app_keeps_running(learned, path, status,
+                                                                 words):
+    got, body = get_json(learned, path)
+    assert got == status and body['status'] == status and words in body['error'], body
+    assert get_json(learned, '/flows?table=20')[0] == 200
+
+
+def run_cli(node, *args):
+    return subprocess.run(['ip', 'netns', 'exec', node.netns, CLI] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_prints_like_ovs_ofctl(learned):
+    out = run_cli(learned, 'flows', '--table', '20')
+    assert out.returncode == 0, out.stderr
+    assert LEARNED in text.parse_dump(out.stdout)
+    ofctl = text.parse_dump(learned.ofctl('dump-flows', 'br-tun', 'table=20'))
+    assert sorted(text.parse_dump(out.stdout)) == sorted(ofctl)
+    macs = run_cli(learned, 'macs')
+    assert macs.returncode == 0, macs.stderr
+    row = [line for line in macs.stdout.splitlines() if VM_MAC in line]
+    assert row and '0x22' in row[0] and 'vxlan-01(8)' in row[0], macs.stdout
+    vpcs = run_cli(learned, 'vpcs')
+    assert '0x22' in vpcs.stdout and 'vxlan-01' in vpcs.stdout, vpcs.stdout
+
+
+def test_cli_errors(learned):
+    out = run_cli(learned, 'flows', '--url', 'http://127.0.0.1:1')
+    assert out.returncode == 1 and 'cannot reach the controller REST API' in out.stderr
+    out = run_cli(learned, 'flows', '--dpid', '00000000000000ff')
+    assert out.returncode == 2 and 'HTTP 404' in out.stderr
+    out = run_cli(learned, 'flows', '--table', 'x')
+    assert out.returncode == 2 and "'x' is not a table number" in out.stderr
