@@ -1,0 +1,139 @@
+"""What a node looks like now, as far as bootstrap cares, and the pure parsers that build it.
+
+The checks of a plan are pure functions of an ``Observed``; ``execute.observe`` fills one
+from ``ovs-vsctl --format=json list ...``, ``ip -j -d addr show`` and ``ip -j netns list``.
+"""
+import json
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class OvsBridge:
+    name: str
+    fail_mode: Optional[str] = None
+    protocols: Tuple[str, ...] = ()
+    datapath_type: str = ''
+    controllers: Tuple[Tuple[str, Optional[str]], ...] = ()  # (target, connection_mode)
+    ports: FrozenSet[str] = frozenset()                      # includes the bridge's own port
+
+
+@dataclass(frozen=True)
+class OvsPort:
+    name: str
+    bridge: Optional[str]
+    tag: Optional[int] = None
+    type: str = ''                        # of its (single) interface; '' means system
+    options: Tuple[Tuple[str, str], ...] = ()  # sorted (key, value) of the interface
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    kind: str = ''                 # 'bridge', 'veth', ... ('' for plain devices)
+    up: bool = False               # administratively up (IFF_UP)
+    master: Optional[str] = None
+    addresses: FrozenSet[str] = frozenset()  # 'a.b.c.d/len'
+
+
+@dataclass
+class Observed:
+    bridges: Dict[str, OvsBridge] = field(default_factory=dict)
+    ports: Dict[str, OvsPort] = field(default_factory=dict)
+    links: Dict[Optional[str], Dict[str, Link]] = field(default_factory=dict)  # netns -> name
+    namespaces: FrozenSet[str] = frozenset()
+
+    def link(self, netns, name):
+        return self.links.get(netns, {}).get(name)
+
+
+# --- parsers (pure) ------------------------------------------------------------------
+
+def _atom(value):
+    """OVSDB JSON -> Python: sets become lists, maps dicts, uuids their string."""
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+        kind, data = value
+        if kind == 'set':
+            return [_atom(v) for v in data]
+        if kind == 'map':
+            return {_atom(k): _atom(v) for k, v in data}
+        if kind in ('uuid', 'named-uuid'):
+            return data
+    return value
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _rows(table_json):
+    doc = json.loads(table_json)
+    heads = doc['headings']
+    return [{h: _atom(v) for h, v in zip(heads, row)} for row in doc['data']]
+
+
+OVS_TABLES = (
+    ('Bridge', '_uuid,name,fail_mode,protocols,datapath_type,controller,ports'),
+    ('Port', '_uuid,name,tag,interfaces'),
+    ('Interface', '_uuid,name,type,options'),
+    ('Controller', '_uuid,target,connection_mode'),
+)
+
+
+def parse_ovs(text):
+    """Output of ``ovs-vsctl --format=json`` listing OVS_TABLES, one JSON document per line."""
+    docs = [line for line in text.splitlines() if line.strip()]
+    if len(docs) != len(OVS_TABLES):
+        raise ValueError('expected %d JSON tables from ovs-vsctl, got %d'
+                         % (len(OVS_TABLES), len(docs)))
+    bridges, ports, ifaces, ctls = (_rows(d) for d in docs)
+    iface_by_uuid = {i['_uuid']: i for i in ifaces}
+    ctl_by_uuid = {c['_uuid']: c for c in ctls}
+    port_by_uuid = {p['_uuid']: p for p in ports}
+    bridge_of = {}
+    out_bridges = {}
+    for b in bridges:
+        port_names = frozenset(port_by_uuid[u]['name'] for u in _as_list(b['ports'])
+                               if u in port_by_uuid)
+        for name in port_names:
+            bridge_of[name] = b['name']
+        controllers = []
+        for u in _as_list(b['controller']):
+            c = ctl_by_uuid.get(u)
+            if c is not None:
+                mode = _as_list(c['connection_mode'])
+                controllers.append((c['target'], mode[0] if mode else None))
+        fail_mode = _as_list(b['fail_mode'])
+        out_bridges[b['name']] = OvsBridge(
+            name=b['name'], fail_mode=fail_mode[0] if fail_mode else None,
+            protocols=tuple(sorted(_as_list(b['protocols']))),
+            datapath_type=b['datapath_type'], controllers=tuple(sorted(controllers)),
+            ports=port_names)
+    out_ports = {}
+    for p in ports:
+        tag = _as_list(p['tag'])
+        iface = next((iface_by_uuid[u] for u in _as_list(p['interfaces'])
+                      if u in iface_by_uuid), None)
+        out_ports[p['name']] = OvsPort(
+            name=p['name'], bridge=bridge_of.get(p['name']), tag=tag[0] if tag else None,
+            type=iface['type'] if iface else '',
+            options=tuple(sorted((iface['options'] if iface else {}).items())))
+    return out_bridges, out_ports
+
+
+def parse_links(text):
+    """Output of ``ip -j -d addr show`` -> {name: Link}."""
+    links = {}
+    for item in json.loads(text or '[]'):
+        addresses = frozenset('%s/%s' % (a['local'], a['prefixlen'])
+                              for a in item.get('addr_info', []) if a.get('family') == 'inet')
+        links[item['ifname']] = Link(
+            name=item['ifname'], kind=item.get('linkinfo', {}).get('info_kind', ''),
+            up='UP' in item.get('flags', []), master=item.get('master'),
+            addresses=addresses)
+    return links
+
+
+def parse_netns(text):
+    """Output of ``ip -j netns list`` (empty when there is none)."""
+    return frozenset(item['name'] for item in json.loads(text.strip() or '[]'))
