@@ -36,6 +36,17 @@ LOG = logging.getLogger('ryu_vxlan_vpc.app')
 config.register_opts(cfg.CONF)
 
 TUNNEL_PREFIX = 'vxlan-'
+STATS_TIMEOUT = 120  # seconds for a whole flow dump; 100k flows take about 10 s here
+
+
+class _FlowDump:
+    """One flow-stats request in flight; replies are decoded part by part as they arrive,
+    so Ryu's message objects for 100k flows are never all alive at once."""
+
+    def __init__(self):
+        self.flows = []
+        self.done = hub.Event()
+        self.error = None
 
 
 class Switch:
@@ -71,6 +82,7 @@ class VxlanVpcApp(app_manager.RyuApp):
             print('ryu_vxlan_vpc: bad configuration: %s' % exc, file=sys.stderr)
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
+        self._dumps = {}    # (dpid, xid) -> _FlowDump in flight
         _rest_on_loopback_by_default()
         rest_api.register(kwargs['wsgi'], self)
         LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
@@ -93,13 +105,31 @@ class VxlanVpcApp(app_manager.RyuApp):
             flow_cookie=s.flow_cookie, learn_cookie=s.learn_cookie,
             learn_hard_timeout=s.learn_hard_timeout)
 
-    def dump_flows(self, dpid, table=None, cookie=None):
+    def dump_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """The flows the switch holds now (a flow-stats request), as FlowStats."""
         datapath = self.switches[dpid].datapath
-        replies = ofctl_api.send_msg(
-            self, encode.flow_stats_request(datapath, table, cookie),
-            reply_cls=datapath.ofproto_parser.OFPFlowStatsReply, reply_multi=True) or []
-        return [decode.flow_stats(stats) for reply in replies for stats in reply.body]
+        request = encode.flow_stats_request(datapath, table, cookie)
+        datapath.set_xid(request)
+        dump = self._dumps[(dpid, request.xid)] = _FlowDump()
+        try:
+            datapath.send_msg(request)
+            if not dump.done.wait(timeout):
+                raise TimeoutError('no complete flow-stats reply within %ss' % timeout)
+            if dump.error:
+                raise ConnectionError(dump.error)
+            return dump.flows
+        finally:
+            self._dumps.pop((dpid, request.xid), None)
+
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    def _flow_stats_reply(self, ev):
+        msg = ev.msg
+        dump = self._dumps.get((msg.datapath.id, msg.xid))
+        if dump is None:
+            return
+        dump.flows.extend(decode.flow_stats(stats) for stats in msg.body)
+        if not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
+            dump.done.set()
 
     # --- switch events -> state ------------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -112,6 +142,10 @@ class VxlanVpcApp(app_manager.RyuApp):
             if switch is not None and switch.datapath is datapath:
                 del self.switches[datapath.id]
                 LOG.info('switch %016x disconnected', datapath.id)
+            for (dpid, _), dump in list(self._dumps.items()):
+                if dpid == datapath.id:
+                    dump.error = 'switch %016x disconnected' % dpid
+                    dump.done.set()
 
     def _on_connect(self, datapath):
         parser = datapath.ofproto_parser
