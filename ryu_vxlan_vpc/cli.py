@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = (
     'ryu_vxlan_vpc.rest.client',
     'ryu_vxlan_vpc.bootstrap.command',
+    'ryu_vxlan_vpc.lab.command',
 )
 
 

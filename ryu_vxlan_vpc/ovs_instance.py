@@ -7,9 +7,9 @@ otherwise the bridges' ``.mgmt`` sockets of all instances collide in /var/run/op
 Used by the lab and by the tests; nothing here is specific to our pipeline.
 """
 import os
-import signal
 import time
 
+from . import procs
 from .shell import CommandError, run
 
 SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema'
@@ -74,14 +74,7 @@ class OvsInstance:
 
     def stop(self, timeout=5.0):
         """Stop both daemons; SIGKILL whatever has not exited within ``timeout``."""
-        pids = self.pids()
-        for pid in pids.values():
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
-            time.sleep(0.05)
-        for pid in pids.values():
-            _signal(pid, signal.SIGKILL)
+        return procs.stop_all([(pid, None) for pid in self.pids().values()], timeout)
 
     # --- tools ---------------------------------------------------------------------
     def vsctl(self, *args, timeout=30):
@@ -110,18 +103,3 @@ class OvsInstance:
             if time.monotonic() > deadline:
                 raise TimeoutError('port %s has no ofport after %ss' % (port, timeout))
             time.sleep(0.1)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
-def _signal(pid, sig):
-    try:
-        os.kill(pid, sig)
-    except OSError:
-        pass

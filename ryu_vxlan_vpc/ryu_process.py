@@ -11,9 +11,10 @@ BIN = os.path.dirname(sys.executable)
 class RyuManager:
     """ryu-manager running our app, its output appended to ``log_file``."""
 
-    def __init__(self, netns, config_file, log_file, ofp_port=6633, extra=()):
+    def __init__(self, netns, config_file, log_file, ofp_port=6633, extra=(),
+                 ryu_manager=None):
         self.argv = in_netns(netns, [
-            os.path.join(BIN, 'ryu-manager'), '--config-file', config_file,
+            ryu_manager or os.path.join(BIN, 'ryu-manager'), '--config-file', config_file,
             '--ofp-tcp-listen-port', str(ofp_port), *extra, 'ryu_vxlan_vpc.app'])
         self.log_file = log_file
         self.proc = None

@@ -314,7 +314,10 @@ def plan_bootstrap(settings, target=Target(), standalone_vni=None):
     for vm in s.vm_ports:
         vlan = s.local_vlan_of(vm.vni)
         steps += [
-            Step('Linux bridge %s' % vm.bridge, ip('link', 'add', vm.bridge, 'type', 'bridge'),
+            # No multicast snooping: else the bridge's own IGMP joins cross the overlay and
+            # the far node's table 20 learns the qbr's MAC beside the VM's.
+            Step('Linux bridge %s' % vm.bridge,
+                 ip('link', 'add', vm.bridge, 'type', 'bridge', 'mcast_snooping', '0'),
                  LinkIs(node, vm.bridge, kind='bridge')),
             Step('%s up' % vm.bridge, ip('link', 'set', vm.bridge, 'up'),
                  LinkIs(node, vm.bridge, up=True)),

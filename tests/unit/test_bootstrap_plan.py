@@ -20,7 +20,7 @@ ovs-vsctl -- --may-exist add-br br-int -- set bridge br-int fail_mode=standalone
 ovs-vsctl -- --may-exist add-port br-tun patch-int -- set interface patch-int type=patch options:peer=patch-tun
 ovs-vsctl -- --may-exist add-port br-int patch-tun -- set interface patch-tun type=patch options:peer=patch-int
 ovs-vsctl -- --if-exists del-port br-tun vxlan-ac150c08 -- add-port br-tun vxlan-ac150c08 -- set interface vxlan-ac150c08 type=vxlan options:remote_ip=172.21.12.8 options:local_ip=172.21.12.163 options:dst_port=4789 options:df_default=true options:in_key=flow options:out_key=flow
-ip link add qbr123 type bridge
+ip link add qbr123 type bridge mcast_snooping 0
 ip link set qbr123 up
 ip link add qvo123 type veth peer name qvb123
 ip link set qvo123 up

@@ -1,0 +1,1 @@
+"""The multi-node lab: ``topology`` (pure planning), ``lab`` (up/status/down), ``command``."""

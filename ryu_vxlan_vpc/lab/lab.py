@@ -1,0 +1,406 @@
+"""The lab: N compute nodes of the article on one machine, built, checked and removed.
+
+Everything lives in one state directory: ``lab.json`` (the record of what was made),
+one directory per node (generated config, OVS run directory, ryu-manager log). Each thing is
+written to the record *before* it is made, so ``down`` removes exactly what ``up`` made,
+also after a partial failure, and is safe to run twice.
+"""
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+
+from .. import config, procs, shell
+from ..bootstrap import apply, plan_bootstrap
+from ..bootstrap.plan import Target
+from ..config import tunnel_port_name
+from ..ovs_instance import OvsInstance
+from ..ryu_process import RyuManager
+from . import report, topology as topo_mod
+from .ping import ping
+from .topology import NODE_NIC, PHY_BRIDGE, UNDERLAY_BRIDGE, UNDERLAY_MTU
+
+DEFAULT_STATE_DIR = '/run/ryu-vxlan-vpc-lab'
+RECORD = 'lab.json'
+CONF_NAME = 'vxlan_vpc.conf'
+TOOLS = ('ip', 'ping', 'ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl',
+         'ovs-appctl')
+MAX_SOCKET_PATH = 107
+CONNECT_TIMEOUT = 40.0   # OVS reconnect backoff reaches 8 s
+PIPELINE_TIMEOUT = 30.0
+LISTEN_TIMEOUT = 40.0
+
+
+class LabError(RuntimeError):
+    def __init__(self, message, exit_code=1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def ryu_manager_path():
+    return os.path.join(os.path.dirname(sys.executable), 'ryu-manager')
+
+
+def _wait(predicate, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise LabError('timed out after %.0f s waiting for %s' % (timeout, what))
+        time.sleep(interval)
+
+
+def find_config_dir():
+    """etc/ryu_vxlan_vpc of the checkout: from the working directory, else next to the code."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for base in (os.getcwd(), here):
+        path = os.path.join(base, 'etc', 'ryu_vxlan_vpc')
+        if os.path.exists(os.path.join(path, 'compute1.conf')):
+            return path
+    return None
+
+
+class Lab:
+    def __init__(self, state_dir=DEFAULT_STATE_DIR, out=print):
+        self.state_dir = os.path.abspath(state_dir)
+        self.record_path = os.path.join(self.state_dir, RECORD)
+        self.out = out
+
+    # --- the record ------------------------------------------------------------------
+    def load(self):
+        try:
+            with open(self.record_path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return None
+        except ValueError as exc:
+            raise LabError('%s is damaged (%s); remove the lab by hand' % (self.record_path, exc))
+
+    def _save(self, rec):
+        tmp = self.record_path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(rec, f, indent=1)
+        os.replace(tmp, self.record_path)
+
+    def _node_dir(self, node):
+        return os.path.join(self.state_dir, node.name)
+
+    def ovs(self, node_rec):
+        return OvsInstance(node_rec['ovs_rundir'], node_rec['netns'])
+
+    # --- up ----------------------------------------------------------------------------
+    def plan(self, nodes=2, prefix='', second_vpc=False, config_dir=None):
+        base = {}
+        if config_dir:
+            for i in (1, 2):
+                path = os.path.join(config_dir, 'compute%d.conf' % i)
+                if i <= nodes and os.path.exists(path):
+                    base[i] = (config.load_file(path), path)
+        return topo_mod.build(nodes, prefix, base, second_vpc)
+
+    def up(self, nodes=2, prefix='', second_vpc=False, standalone_check=False,
+           config_dir=None, ryu_manager=None, verbose=False):
+        """Build the lab; returns the pings made. Raises LabError (nothing or all recorded)."""
+        started = time.monotonic()
+        try:
+            topo = self.plan(nodes, prefix, second_vpc, config_dir)
+        except (config.ConfigError, topo_mod.TopologyError) as exc:
+            raise LabError('lab up: %s (nothing was built)' % exc, 2) from None
+        ryu = ryu_manager or ryu_manager_path()
+        self._preflight(topo, standalone_check, ryu)
+        created_dir = not os.path.exists(self.state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        rec = {'version': 1, 'status': 'building', 'prefix': prefix,
+               'created': time.strftime('%Y-%m-%d %H:%M:%S'), 'created_dir': created_dir,
+               'standalone_check': standalone_check, 'second_vpc': second_vpc,
+               'namespaces': [], 'paths': [], 'nodes': []}
+        self._save(rec)
+        try:
+            settings = self._write_configs(topo, rec)
+        except config.ConfigError as exc:
+            self.down(quiet=True)
+            raise LabError('lab up: generated config refused: %s (nothing was built)' % exc, 2)
+        phase = 'starting'
+        try:
+            phase = 'building the underlay'
+            self._underlay(topo, rec)
+            phase = 'starting OVS'
+            for node, node_rec in zip(topo.nodes, rec['nodes']):
+                self._save(rec)
+                self.ovs(node_rec).start()
+                self._br_phy(node, node_rec)
+            if not standalone_check:
+                phase = 'starting ryu-manager'
+                for node, node_rec in zip(topo.nodes, rec['nodes']):
+                    self._start_ryu(node, node_rec, settings[node.name], ryu, rec)
+                for node_rec in rec['nodes']:
+                    self._wait_listening(node_rec)
+            phase = 'bootstrapping the nodes'
+            self._bootstrap(topo, rec, settings, standalone_check, verbose)
+            if not standalone_check:
+                phase = 'waiting for the controllers'
+                self._wait_connected(rec)
+                phase = 'waiting for the pipelines'
+                self._wait_pipelines(rec, settings)
+            phase = 'pinging'
+            pings = self._ping(topo)
+            rec['status'] = 'up'
+            self._save(rec)
+        except BaseException as exc:
+            rec['status'] = 'failed'
+            self._save(rec)
+            detail = str(exc) if isinstance(exc, (LabError, shell.CommandError)) else repr(exc)
+            message = ('lab up failed while %s: %s\nThe partial lab is left for inspection in '
+                       '%s; `ryu-vxlan-vpc lab down%s` removes all of it.'
+                       % (phase, detail, self.state_dir, self.state_flag()))
+            if isinstance(exc, KeyboardInterrupt):
+                self.out(message)
+                raise
+            raise LabError(message) from exc
+        self._report(topo, rec, pings, time.monotonic() - started)
+        return pings
+
+    def state_flag(self):
+        return '' if self.state_dir == DEFAULT_STATE_DIR else ' --state-dir ' + self.state_dir
+
+    def _preflight(self, topo, standalone_check, ryu):
+        rec = self.load()
+        if rec is not None:
+            raise LabError('a lab is already %s in %s (%d nodes: %s, built %s).\n'
+                           '`ryu-vxlan-vpc lab status%s` shows it; `ryu-vxlan-vpc lab down%s` '
+                           'removes it.' % (rec.get('status'), self.state_dir,
+                                            len(rec['nodes']),
+                                            ', '.join(n['name'] for n in rec['nodes']),
+                                            rec.get('created'), self.state_flag(),
+                                            self.state_flag()))
+        if os.geteuid() != 0:
+            raise LabError('lab up needs root (network namespaces, ovs-vswitchd)')
+        missing = [t for t in TOOLS if shutil.which(t) is None]
+        if missing:
+            raise LabError('missing programs: %s (run `make system-deps`)' % ', '.join(missing))
+        if not standalone_check and not os.access(ryu, os.X_OK):
+            raise LabError('no ryu-manager at %s (run `make install`)' % ryu)
+        if os.path.isdir(self.state_dir) and os.listdir(self.state_dir):
+            raise LabError('%s exists, is not empty and holds no lab; choose another '
+                           '--state-dir' % self.state_dir)
+        longest = max(len(os.path.join(self.state_dir, n.name, 'ovs')) for n in topo.nodes)
+        if longest + len('/ovsdb-server.ctl') > MAX_SOCKET_PATH - 8:
+            raise LabError('--state-dir %s is too long for OVS unix socket paths' %
+                           self.state_dir, 2)
+        taken = sorted(set(topo.namespaces()) & report.namespaces())
+        if taken:
+            raise LabError('network namespace(s) %s already exist and are not part of a lab '
+                           'in %s; nothing was built' % (', '.join(taken), self.state_dir))
+
+    def _write_configs(self, topo, rec):
+        settings = {}
+        for node in topo.nodes:
+            node_dir = self._node_dir(node)
+            rec['paths'].append(node_dir)
+            self._save(rec)
+            os.makedirs(node_dir, exist_ok=True)
+            path = os.path.join(node_dir, CONF_NAME)
+            note = ('%s of the lab in %s. From %s, with remote_ips for a %d-node mesh%s.'
+                    % (node.name, self.state_dir, node.source or 'the lab\'s generator',
+                       len(topo.nodes), ' and namespace prefix %r' % topo.prefix
+                       if topo.prefix else ''))
+            with open(path, 'w') as f:
+                f.write(topo_mod.render_config(node.settings, note))
+            settings[node.name] = config.load_file(path)   # validated like any config
+            rec['nodes'].append({
+                'name': node.name, 'netns': node.netns, 'vtep': node.vtep, 'config': path,
+                'source': node.source, 'ovs_rundir': os.path.join(node_dir, 'ovs'),
+                'vms': [dataclasses.asdict(vm) for vm in node.vms()], 'ryu': None})
+        self._save(rec)
+        return settings
+
+    def _add_netns(self, rec, name):
+        rec['namespaces'].append(name)
+        self._save(rec)
+        shell.run(['ip', 'netns', 'add', name])
+        shell.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
+
+    def _underlay(self, topo, rec):
+        ul = topo.underlay_netns
+        self._add_netns(rec, ul)
+        shell.run(['ip', '-n', ul, 'link', 'add', UNDERLAY_BRIDGE, 'mtu', str(UNDERLAY_MTU),
+                   'type', 'bridge'])
+        shell.run(['ip', '-n', ul, 'link', 'set', UNDERLAY_BRIDGE, 'up'])
+        for node in topo.nodes:
+            self._add_netns(rec, node.netns)
+            # No IPv6 on the node's own links (br-phy, qbr, qvo/qvb, tap), as os-vif does for
+            # qbr: only the VMs' MACs get learned into table 20, as in the article.
+            for scope in ('all', 'default'):
+                shell.run(['ip', 'netns', 'exec', node.netns, 'tee',
+                           '/proc/sys/net/ipv6/conf/%s/disable_ipv6' % scope], input='1')
+            shell.run(['ip', '-n', node.netns, 'link', 'add', NODE_NIC, 'mtu', str(UNDERLAY_MTU),
+                       'type', 'veth', 'peer', 'name', node.uplink, 'mtu', str(UNDERLAY_MTU),
+                       'netns', ul])
+            shell.run(['ip', '-n', ul, 'link', 'set', node.uplink, 'master', UNDERLAY_BRIDGE,
+                       'up'])
+            shell.run(['ip', '-n', node.netns, 'link', 'set', NODE_NIC, 'up'])
+        # The VM namespaces are made by bootstrap; recorded now so down removes them.
+        rec['namespaces'] += [vm.namespace for vm in topo.vms()]
+        self._save(rec)
+
+    def _br_phy(self, node, node_rec):
+        """Userspace VXLAN: the VTEP address on br-phy, whose port is the node's NIC."""
+        ovs = self.ovs(node_rec)
+        ovs.vsctl('--', '--may-exist', 'add-br', PHY_BRIDGE, '--', 'set', 'bridge', PHY_BRIDGE,
+                  'datapath_type=netdev', 'fail_mode=standalone',
+                  '--', '--may-exist', 'add-port', PHY_BRIDGE, NODE_NIC,
+                  '--', 'set', 'interface', PHY_BRIDGE, 'mtu_request=%d' % UNDERLAY_MTU)
+        shell.run(['ip', '-n', node.netns, 'addr', 'add',
+                   '%s/%d' % (node.vtep, topo_mod.VTEP_PREFIX_LEN), 'dev', PHY_BRIDGE])
+        shell.run(['ip', '-n', node.netns, 'link', 'set', PHY_BRIDGE, 'up'])
+
+    def _start_ryu(self, node, node_rec, settings, ryu, rec):
+        host, port = topo_mod.controller_endpoint(settings)
+        log = os.path.join(self._node_dir(node), 'ryu-manager.log')
+        argv = RyuManager(node.netns, node_rec['config'], log, port, ryu_manager=ryu, extra=[
+            '--ofp-listen-host', host, '--wsapi-host', '127.0.0.1']).argv
+        node_rec['ryu'] = {'argv': argv, 'log': log, 'port': port, 'pid': None}
+        self._save(rec)
+        pid, started = procs.spawn(argv, log)
+        node_rec['ryu'].update(pid=pid, started=started)
+        self._save(rec)
+
+    def _ryu_check(self, node_rec):
+        ryu = node_rec['ryu']
+        if not procs.alive(ryu['pid'], ryu['started']):
+            raise LabError('ryu-manager of %s exited; last lines of %s:\n%s'
+                           % (node_rec['name'], ryu['log'], procs.tail(ryu['log'])))
+
+    def _wait_listening(self, node_rec):
+        ryu = node_rec['ryu']
+
+        def ready():
+            self._ryu_check(node_rec)
+            return procs.listening(ryu['pid'], ryu['port'])
+        _wait(ready, LISTEN_TIMEOUT, 'ryu-manager of %s to listen on port %d'
+              % (node_rec['name'], ryu['port']))
+
+    def _bootstrap(self, topo, rec, settings, standalone_check, verbose):
+        for node, node_rec in zip(topo.nodes, rec['nodes']):
+            s = settings[node.name]
+            target = Target.make(db=self.ovs(node_rec).db, netns=node.netns)
+            vni = s.vpcs[0].vni if standalone_check else None
+            result = apply(plan_bootstrap(s, target, standalone_vni=vni), target,
+                           out=self.out if verbose else (lambda line: None))
+            node_rec['bootstrap_steps'] = result.ran
+            self._save(rec)
+
+    def _wait_connected(self, rec):
+        for node_rec in rec['nodes']:
+            ovs = self.ovs(node_rec)
+            t0 = time.monotonic()
+
+            def connected():
+                self._ryu_check(node_rec)
+                return ovs.vsctl('get', 'controller', 'br-tun', 'is_connected').strip() == 'true'
+            _wait(connected, CONNECT_TIMEOUT, 'br-tun of %s to connect to its ryu-manager'
+                  % node_rec['name'])
+            node_rec['connected_after'] = round(time.monotonic() - t0, 1)
+
+    def expected_flows(self, node_rec, s):
+        from ..pipeline import br_tun
+        ovs = self.ovs(node_rec)
+        state = br_tun.BrTunState(
+            patch_int_ofport=ovs.ofport(s.patch_int_port),
+            tunnel_ofports=tuple(ovs.ofport(tunnel_port_name(ip)) for ip in s.remote_ips),
+            vpcs=s.vpcs, flow_cookie=s.flow_cookie, learn_cookie=s.learn_cookie,
+            learn_hard_timeout=s.learn_hard_timeout)
+        return len(br_tun.build(state))
+
+    def flow_count(self, node_rec, cookie=None, bridge='br-tun'):
+        args = ['cookie=%#x/-1' % cookie] if cookie is not None else []
+        text = self.ovs(node_rec).ofctl('dump-flows', bridge, *args)
+        return sum(1 for line in text.splitlines() if 'cookie=' in line)
+
+    def _wait_pipelines(self, rec, settings):
+        for node_rec in rec['nodes']:
+            s = settings[node_rec['name']]
+            want = self.expected_flows(node_rec, s)
+
+            def complete():
+                self._ryu_check(node_rec)
+                return self.flow_count(node_rec, s.flow_cookie) == want
+            _wait(complete, PIPELINE_TIMEOUT, '%d pipeline flows on br-tun of %s'
+                  % (want, node_rec['name']))
+            node_rec['pipeline_flows'] = want
+
+    def _ping(self, topo):
+        first = topo.nodes[0].vms()[0]
+        pings = []
+        for node in topo.nodes[1:]:
+            dst = node.vms()[0]
+            # The first packets wait for ARP (the VMs' and the VTEPs'): warm up, then measure.
+            _wait(lambda: ping(first.namespace, dst.ip, 1, 0.2, 1).received, 15,
+                  'a first reply from %s (%s)' % (dst.ip, dst.namespace), interval=0)
+            pings.append(ping(first.namespace, dst.ip, label='%s (%s, VNI %#x) -> %s (%s)' % (
+                first.ip, first.node, first.vni, dst.ip, dst.node)))
+        if any(vm.vni == topo_mod.SECOND_VNI for vm in topo.vms()):
+            a, b = (n.vms()[1] for n in topo.nodes[:2])
+            _wait(lambda: ping(a.namespace, b.ip, 1, 0.2, 1).received, 15,
+                  'a first reply in VNI %#x' % topo_mod.SECOND_VNI, interval=0)
+            pings.append(ping(a.namespace, b.ip, 3, label='%s (%s) -> %s (%s), both in VNI %#x'
+                              % (a.ip, a.node, b.ip, b.node, b.vni)))
+            pings.append(ping(first.namespace, b.ip, 3, 0.2, 1, expect_reply=False,
+                              label='isolation: %s (VNI %#x) -> %s (VNI %#x), must not answer'
+                              % (first.ip, first.vni, b.ip, b.vni)))
+        return pings
+
+    # --- report and status (report.py) ----------------------------------------------
+    def _report(self, topo, rec, pings, seconds):
+        report.up_report(self, topo, rec, pings, seconds)
+
+    def status(self):
+        """Print the lab's state; returns 0 healthy, 1 degraded, 3 no lab."""
+        return report.status(self)
+
+    # --- down ----------------------------------------------------------------------------
+    def down(self, quiet=False):
+        """Remove everything the record lists. Safe twice and after a partial up."""
+        say = (lambda *a: None) if quiet else self.out
+        rec = self.load()
+        if rec is None:
+            say('no lab in %s: nothing to remove' % self.state_dir)
+            return 0
+        stopped = 0
+        for n in rec['nodes']:
+            ryu = n.get('ryu') or {}
+            if ryu.get('pid') and procs.stop(ryu['pid'], ryu.get('started')):
+                stopped += 1
+        for n in rec['nodes']:
+            ovs = self.ovs(n)
+            if ovs.pids():
+                stopped += len(ovs.pids())
+                ovs.stop()
+        present = report.namespaces()
+        removed = []
+        for name in reversed(rec['namespaces']):
+            if name not in present:
+                continue
+            # Whatever still runs inside a namespace of ours belongs to the lab too.
+            pids = shell.run(['ip', 'netns', 'pids', name], check=False).stdout.split()
+            for pid in pids:
+                procs.stop(int(pid))
+                stopped += 1
+            shell.run(['ip', 'netns', 'del', name])
+            removed.append(name)
+        for path in rec['paths']:
+            shutil.rmtree(path, ignore_errors=True)
+        os.unlink(self.record_path)
+        if rec.get('created_dir'):
+            try:
+                os.rmdir(self.state_dir)
+            except OSError as exc:
+                say('kept %s: %s' % (self.state_dir, exc.strerror))
+        say('lab down: stopped %d processes, removed %d namespaces (%s) and %s'
+            % (stopped, len(removed), ', '.join(removed) or 'none',
+               self.state_dir if rec.get('created_dir') else 'the files in ' + self.state_dir))
+        return 0
