@@ -71,20 +71,19 @@ def cmd_up(args):
     return 1 if bad else 0
 
 
-def cmd_status(args):
-    try:
-        return Lab(args.state_dir).status()
-    except LabError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+def _on_recorded_lab(action):
+    """A subcommand calling ``Lab.<action>()`` on the lab in --state-dir."""
+    def command(args):
+        try:
+            return getattr(Lab(args.state_dir), action)()
+        except LabError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    return command
 
 
-def cmd_down(args):
-    try:
-        return Lab(args.state_dir).down()
-    except LabError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+cmd_status = _on_recorded_lab('status')
+cmd_down = _on_recorded_lab('down')
 
 
 def cmd_exec(args):

@@ -65,7 +65,8 @@ def up_report(lab, topo, rec, pings, seconds):
     say('Look around:')
     say('  ryu-vxlan-vpc lab status%s' % flag)
     say('  ryu-vxlan-vpc lab exec%s compute2 ovs-ofctl dump-flows br-tun' % flag)
-    say('  ryu-vxlan-vpc lab exec%s compute2 ryu-vxlan-vpc vpcs' % flag)
+    if not rec['standalone_check']:
+        say('  ryu-vxlan-vpc lab exec%s compute2 ryu-vxlan-vpc vpcs' % flag)
     say('  ryu-vxlan-vpc lab exec%s compute1 ovs-vsctl show' % flag)
     first, second = topo.nodes[0].vms()[0], topo.nodes[1].vms()[0]
     say('  ip netns exec %s ping %s' % (first.namespace, second.ip))

@@ -40,7 +40,7 @@ def get(url, path, params=None, timeout=60):
         reason = getattr(exc, 'reason', exc)
         raise ClientError('cannot reach the controller REST API at %s: %s\n'
                           '(is ryu-manager running ryu_vxlan_vpc.app there? In the lab, run '
-                          'this inside the node: ip netns exec NODE ryu-vxlan-vpc ...; '
+                          'this inside the node: ryu-vxlan-vpc lab exec NODE ryu-vxlan-vpc ...; '
                           'or pass --url / set %s)' % (url, reason, URL_ENV), 1) from None
 
 
