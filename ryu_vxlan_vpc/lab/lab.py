@@ -155,8 +155,8 @@ class Lab:
             self._save(rec)
             detail = str(exc) if isinstance(exc, (LabError, shell.CommandError)) else repr(exc)
             message = ('lab up failed while %s: %s\nThe partial lab is left for inspection in '
-                       '%s; `ryu-vxlan-vpc lab down%s` removes all of it.'
-                       % (phase, detail, self.state_dir, self.state_flag()))
+                       '%s; `%s lab down%s` removes all of it.'
+                       % (phase, detail, self.state_dir, report.cli_name(), self.state_flag()))
             if isinstance(exc, KeyboardInterrupt):
                 self.out(message)
                 raise
@@ -170,13 +170,12 @@ class Lab:
     def _preflight(self, topo, standalone_check, ryu):
         rec = self.load()
         if rec is not None:
+            me, flag = report.cli_name(), self.state_flag()
             raise LabError('a lab is already %s in %s (%d nodes: %s, built %s).\n'
-                           '`ryu-vxlan-vpc lab status%s` shows it; `ryu-vxlan-vpc lab down%s` '
-                           'removes it.' % (rec.get('status'), self.state_dir,
-                                            len(rec['nodes']),
-                                            ', '.join(n['name'] for n in rec['nodes']),
-                                            rec.get('created'), self.state_flag(),
-                                            self.state_flag()))
+                           '`%s lab status%s` shows it; `%s lab down%s` removes it.'
+                           % (rec.get('status'), self.state_dir, len(rec['nodes']),
+                              ', '.join(n['name'] for n in rec['nodes']), rec.get('created'),
+                              me, flag, me, flag))
         if os.geteuid() != 0:
             raise LabError('lab up needs root (network namespaces, ovs-vswitchd)')
         missing = [t for t in TOOLS if shutil.which(t) is None]

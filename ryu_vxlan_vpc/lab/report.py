@@ -11,6 +11,12 @@ from .topology import PHY_BRIDGE, UNDERLAY_BRIDGE
 CLI = os.path.join(os.path.dirname(sys.executable), 'ryu-vxlan-vpc')
 
 
+def cli_name():
+    """How the user reaches our CLI from here: .venv/bin/ryu-vxlan-vpc in a checkout."""
+    rel = os.path.relpath(CLI)
+    return rel if not rel.startswith('..') else CLI
+
+
 def namespaces():
     """Names of the network namespaces that exist now."""
     return parse_netns(shell.run(['ip', '-j', 'netns', 'list']).stdout)
@@ -50,8 +56,8 @@ def up_report(lab, topo, rec, pings, seconds):
         say(lab.ovs(n2).ofctl('dump-flows', 'br-tun', 'table=20').rstrip())
         for query in (['flows', '--table', '20'], ['macs']):
             say('')
-            say('$ ryu-vxlan-vpc lab exec%s %s ryu-vxlan-vpc %s    # our REST API'
-                % (lab.state_flag(), n2['name'], ' '.join(query)))
+            say('$ %s lab exec%s %s ryu-vxlan-vpc %s    # our REST API'
+                % (cli_name(), lab.state_flag(), n2['name'], ' '.join(query)))
             out = shell.run(shell.in_netns(n2['netns'], [CLI] + query), check=False)
             say((out.stdout + out.stderr).rstrip())
     elif len(rec['nodes']) > 1:
@@ -61,16 +67,17 @@ def up_report(lab, topo, rec, pings, seconds):
             % n2['name'])
         say(lab.ovs(n2).appctl('fdb/show', 'br-tun').rstrip())
     flag = lab.state_flag()
+    me = cli_name()
     say('')
     say('Look around:')
-    say('  ryu-vxlan-vpc lab status%s' % flag)
-    say('  ryu-vxlan-vpc lab exec%s compute2 ovs-ofctl dump-flows br-tun' % flag)
+    say('  %s lab status%s' % (me, flag))
+    say('  %s lab exec%s compute2 ovs-ofctl dump-flows br-tun' % (me, flag))
     if not rec['standalone_check']:
-        say('  ryu-vxlan-vpc lab exec%s compute2 ryu-vxlan-vpc vpcs' % flag)
-    say('  ryu-vxlan-vpc lab exec%s compute1 ovs-vsctl show' % flag)
+        say('  %s lab exec%s compute2 ryu-vxlan-vpc vpcs' % (me, flag))
+    say('  %s lab exec%s compute1 ovs-vsctl show' % (me, flag))
     first, second = topo.nodes[0].vms()[0], topo.nodes[1].vms()[0]
     say('  ip netns exec %s ping %s' % (first.namespace, second.ip))
-    say('Clean up: ryu-vxlan-vpc lab down%s' % flag)
+    say('Clean up: %s lab down%s' % (me, flag))
 
 
 def status(lab):
