@@ -17,6 +17,7 @@ FIELD_WIDTHS = {
     'NXM_OF_ETH_DST': 48,
     'NXM_NX_TUN_ID': 64,
 }
+FIELD_WIDTHS.update(('NXM_NX_REG%d' % i, 32) for i in range(16))
 
 Masked = Tuple[int, int]  # (value, mask)
 
@@ -39,7 +40,8 @@ class Match:
 
     Masked fields are (value, mask). ``dl_vlan`` is an exact VLAN id on a tagged
     packet; ``vlan_tci`` a raw TCI match, as learned flows use. ``other`` keeps fields
-    read from a switch that this model does not name, as (name, printed value).
+    read from a switch that this model does not name, as (OXM name, value as read): enough
+    to print them and to delete such a flow exactly (value, or (value, mask) when masked).
     """
     tun_id: Optional[Union[int, Masked]] = None
     in_port: Optional[int] = None
@@ -47,7 +49,7 @@ class Match:
     dl_vlan: Optional[int] = None
     dl_src: Optional[Union[str, Tuple[str, str]]] = None
     dl_dst: Optional[Union[str, Tuple[str, str]]] = None
-    other: Tuple[Tuple[str, str], ...] = ()
+    other: Tuple[Tuple[str, object], ...] = ()
 
 
 # --- actions -------------------------------------------------------------------------

@@ -25,6 +25,20 @@ RESERVED_PORTS = {
 }
 
 
+# OXM fields other tools may match on (Match.other): ovs-ofctl's name and number style.
+OTHER_MATCH_FIELDS = {
+    'eth_type': ('dl_type', lambda v: '0x%04x' % v),
+    'ip_proto': ('nw_proto', str),
+    'ipv4_src': ('nw_src', str), 'ipv4_dst': ('nw_dst', str),
+    'ipv6_src': ('ipv6_src', str), 'ipv6_dst': ('ipv6_dst', str),
+    'arp_spa': ('arp_spa', str), 'arp_tpa': ('arp_tpa', str), 'arp_op': ('arp_op', str),
+    'tcp_src': ('tp_src', str), 'tcp_dst': ('tp_dst', str),
+    'udp_src': ('tp_src', str), 'udp_dst': ('tp_dst', str),
+    'metadata': ('metadata', lambda v: '%#x' % v),
+}
+OTHER_MATCH_FIELDS.update(('reg%d' % i, ('reg%d' % i, lambda v: '%#x' % v)) for i in range(16))
+
+
 def c_hex(value):
     """C's ``%#x``, which OVS uses: 0 prints as ``0``, 34 as ``0x22``."""
     return '0x%x' % value if value else '0'
@@ -40,7 +54,7 @@ def field_ref(ref):
 
 
 def _masked(value, fmt):
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return '%s/%s' % (fmt(value[0]), fmt(value[1]))
     return fmt(value)
 
@@ -49,24 +63,39 @@ def _mac(value):
     return value if isinstance(value, str) else '%s/%s' % value
 
 
-def match_text(match, priority):
+def _port(value):
+    return str(RESERVED_PORTS.get(value, value))
+
+
+def _other_field(name, value):
+    """A field our model does not name, in ovs-ofctl's name and number style."""
+    ofctl, fmt = OTHER_MATCH_FIELDS.get(name, (name, str))
+    return ofctl, _masked(value, fmt)
+
+
+def match_fields(match, priority):
+    """[(field, printed value)] in ovs-ofctl's order; priority first unless default."""
     parts = []
     if priority != m.DEFAULT_PRIORITY:
-        parts.append('priority=%d' % priority)
+        parts.append(('priority', str(priority)))
     if match.tun_id is not None:
-        parts.append('tun_id=' + _masked(match.tun_id, c_hex))
+        parts.append(('tun_id', _masked(match.tun_id, c_hex)))
     if match.in_port is not None:
-        parts.append('in_port=%d' % match.in_port)
+        parts.append(('in_port', _port(match.in_port)))
     if match.vlan_tci is not None:
-        parts.append('vlan_tci=' + _masked(match.vlan_tci, lambda v: '0x%04x' % v))
+        parts.append(('vlan_tci', _masked(match.vlan_tci, lambda v: '0x%04x' % v)))
     if match.dl_vlan is not None:
-        parts.append('dl_vlan=%d' % match.dl_vlan)
+        parts.append(('dl_vlan', str(match.dl_vlan)))
     if match.dl_src is not None:
-        parts.append('dl_src=' + _mac(match.dl_src))
+        parts.append(('dl_src', _mac(match.dl_src)))
     if match.dl_dst is not None:
-        parts.append('dl_dst=' + _mac(match.dl_dst))
-    parts.extend('%s=%s' % pair for pair in match.other)
-    return ','.join(parts)
+        parts.append(('dl_dst', _mac(match.dl_dst)))
+    parts.extend(_other_field(name, value) for name, value in match.other)
+    return parts
+
+
+def match_text(match, priority):
+    return ','.join('%s=%s' % pair for pair in match_fields(match, priority))
 
 
 def _learn_spec(spec):

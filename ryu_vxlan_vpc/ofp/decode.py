@@ -34,7 +34,7 @@ def match(ofp_match):
         elif name == 'eth_src':
             fields['dl_src'] = value
         else:
-            other.append((name, str(value)))
+            other.append((name, tuple(value) if isinstance(value, list) else value))
     return m.Match(other=tuple(other), **fields)
 
 
@@ -60,6 +60,10 @@ def _one(action):
         return m.Output(action.port)
     if kind == 'NXActionResubmitTable' and action.in_port == RESUBMIT_IN_PORT:
         return m.Resubmit(action.table_id)
+    if kind == 'NXActionResubmitTable':
+        return m.Opaque('resubmit(%d,%d)' % (action.in_port, action.table_id))
+    if kind == 'NXActionResubmit':
+        return m.Opaque('resubmit:%d' % action.in_port)
     if kind == 'OFPActionPopVlan':
         return m.StripVlan()
     if kind in ('NXActionSetTunnel', 'NXActionSetTunnel64'):

@@ -31,8 +31,10 @@ def match(parser, mt):
         fields['eth_src'] = mt.dl_src
     if mt.dl_dst is not None:
         fields['eth_dst'] = mt.dl_dst
-    if mt.other:
-        raise ValueError('cannot encode match fields %r' % (mt.other,))
+    for name, value in mt.other:  # fields read from the switch: given back as read
+        if name in fields:
+            raise ValueError('match field %s given twice: %r' % (name, mt))
+        fields[name] = value
     return parser.OFPMatch(**fields)
 
 

@@ -12,6 +12,7 @@ RYU_NAME = {
     'OXM_OF_ETH_DST': 'eth_dst',
     'OXM_OF_TUNNEL_ID': 'tunnel_id',
 }
+RYU_NAME.update(('NXM_NX_REG%d' % i, 'reg%d' % i) for i in range(16))
 OFCTL_NAME = {ryu: ofctl for ofctl, ryu in RYU_NAME.items()}
 
 

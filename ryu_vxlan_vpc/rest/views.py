@@ -52,8 +52,7 @@ def vpcs_view(settings, switches):
 
 def match_view(flow):
     """The match as {field: printed value}; priority is reported on its own."""
-    printed = text.match_text(flow.match, m.DEFAULT_PRIORITY)
-    return dict(part.split('=', 1) for part in printed.split(',')) if printed else {}
+    return dict(text.match_fields(flow.match, m.DEFAULT_PRIORITY))
 
 
 def flow_view(dpid, stats):
@@ -88,6 +87,8 @@ def learned_mac(stats, settings, ports_by_ofport):
     port = next((a.port for a in flow.actions if isinstance(a, m.Output)), None)
     local_vlan = flow.match.vlan_tci[0] & 0x0fff
     name = ports_by_ofport.get(port)
+    # OVS restarts a learned flow's hard timeout whenever learn() fires again, and OpenFlow
+    # 1.3 stats carry no "hard_age": timeout minus age is the least time left, not the exact.
     left = None
     if flow.hard_timeout:
         left = max(0, flow.hard_timeout - stats.duration_sec)
@@ -98,6 +99,6 @@ def learned_mac(stats, settings, ports_by_ofport):
         'local_vlan': local_vlan,
         'tunnel_port': {'name': name, 'ofport': port},
         'remote_ip': remote_ip_of_port(name) if name else None,
-        'seconds_left': left,
+        'seconds_left_min': left,
         'n_packets': stats.n_packets,
     }

@@ -61,20 +61,26 @@ def test_tunnel_ports_added_and_removed_later(node, controller):
 def test_restart_resyncs_without_duplicates_and_spares_foreign_flows(node, controller,
                                                                         tmp_path):
     wait_flows(node, expected((8,)))
-    foreign = 'cookie=0x1234, table=30, priority=5,in_port=1 actions=drop'
-    stale = 'cookie=0x79, table=22, priority=7,dl_vlan=99 actions=output:8'
+    foreign = ['cookie=0x1234, table=30, priority=5,in_port=1 actions=drop',
+               'cookie=0x1234, table=31, priority=5,ip,nw_src=10.0.0.0/8 actions=drop']
+    # Stale flows of our cookie, one matching fields our model does not name: both go.
+    stale = ['cookie=0x79, table=22, priority=7,dl_vlan=99 actions=output:8',
+             'cookie=0x79, table=30, priority=3,ip,nw_src=10.0.0.0/8 actions=drop']
     controller.stop()
-    node.ofctl('add-flow', 'br-tun', foreign)
-    node.ofctl('add-flow', 'br-tun', stale)
+    for flow in foreign + stale:
+        node.ofctl('add-flow', 'br-tun', flow)
     again = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu2.log'), OFP_PORT)
     again.start()
     try:
-        want = sorted(expected((8,)) + [foreign])
+        want = sorted(expected((8,)) + foreign)
         wait_flows(node, want)
         wait_for(lambda: 'pipeline in sync' in again.log(), 30, 'the resync log line')
         log = again.log()
-        assert '(0 added, 1 removed, 13 unchanged)' in log, log
+        assert '(0 added, 2 removed, 13 unchanged)' in log, log
         assert 'removed cookie=0x79, table=22, priority=7,dl_vlan=99 actions=output:8' in log
+        assert ('removed cookie=0x79, table=30, priority=3,dl_type=0x0800,'
+                'nw_src=10.0.0.0/255.0.0.0 actions=drop') in log
+        assert 'sync failed' not in log
     finally:
         again.stop()
 

@@ -65,6 +65,17 @@ def test_flows_json_and_text_agree_with_ovs_ofctl(learned):
     assert (learn['cookie'], learn['priority'], learn['match']) == ('0x79', 1, {})
 
 
+def test_flows_of_other_tools_are_shown_not_a_500(learned):
+    learned.ofctl('add-flow', 'br-tun', 'cookie=0x5,table=30,priority=5,ip,nw_src=10.0.0.0/8,'
+                                        'actions=resubmit(3,31),load:0x5->NXM_NX_REG0[]')
+    status, body = get_json(learned, '/flows?table=30')
+    assert status == 200, body
+    flow, = body['flows']
+    assert flow['match'] == {'dl_type': '0x0800', 'nw_src': '10.0.0.0/255.0.0.0'}
+    assert flow['actions'] == ['resubmit(3,31)', 'load:0x5->NXM_NX_REG0[]']
+    assert get_json(learned, '/flows')[1]['count'] == 15
+
+
 def test_learned_flow_in_table_20(learned):
     status, body = get_json(learned, '/flows?table=20')
     assert status == 200
@@ -87,7 +98,7 @@ def test_macs_vpcs_switches(learned):
     assert (mac['mac'], mac['vni_hex'], mac['local_vlan']) == (VM_MAC, '0x22', 12)
     assert mac['tunnel_port'] == {'name': 'vxlan-01', 'ofport': 8}
     assert mac['remote_ip'] is None  # the article's name carries no address
-    assert 250 < mac['seconds_left'] <= 300
+    assert 250 < mac['seconds_left_min'] <= 300
     _, vpcs = get_json(learned, '/vpcs')
     assert [(v['vni'], v['local_vlan']) for v in vpcs['vpcs']] == [(0x22, 12)]
     assert [p['name'] for p in vpcs['vpcs'][0]['switches'][0]['flood_ports']] == ['vxlan-01']
