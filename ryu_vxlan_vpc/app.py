@@ -37,6 +37,8 @@ config.register_opts(cfg.CONF)
 
 TUNNEL_PREFIX = 'vxlan-'
 STATS_TIMEOUT = 120  # seconds for a whole flow dump; 100k flows take about 10 s here
+RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds before retrying a failed sync; then every 30 s
+DESCRIBE_ATTEMPTS = 5  # port descriptions per connect while port events keep arriving
 
 
 class _FlowDump:
@@ -52,11 +54,12 @@ class _FlowDump:
 class Switch:
     """A connected datapath: its ports by name, and what was last synced to it."""
 
-    def __init__(self, datapath, ports):
+    def __init__(self, datapath):
         self.datapath = datapath
-        self.ports = dict(ports)       # name -> ofport
-        self.synced_state = None       # BrTunState of the last successful sync
-        self.flow_count = 0            # flows of ours after the last sync
+        self.ports = {}                # name -> ofport, once described
+        self.described = False         # the port description reply is in
+        self.port_events = 0           # port-status events seen (to detect races)
+        self.rejected = 0              # OpenFlow errors the switch sent us
         self.dirty = False
         self.syncing = False
 
@@ -82,7 +85,7 @@ class VxlanVpcApp(app_manager.RyuApp):
             print('ryu_vxlan_vpc: bad configuration: %s' % exc, file=sys.stderr)
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
-        self._dumps = {}    # (dpid, xid) -> _FlowDump in flight
+        self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
         _rest_on_loopback_by_default()
         rest_api.register(kwargs['wsgi'], self)
         LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
@@ -95,7 +98,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         return [sw for sw in self.switches.values() if self.is_br_tun(sw)]
 
     def is_br_tun(self, switch):
-        return self.settings.patch_int_port in switch.ports
+        return switch.described and self.settings.patch_int_port in switch.ports
 
     def state_of(self, switch):
         s = self.settings
@@ -110,7 +113,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
         datapath.set_xid(request)
-        dump = self._dumps[(dpid, request.xid)] = _FlowDump()
+        key = (datapath, request.xid)  # the connection, not the dpid: a reconnect is new
+        dump = self._dumps[key] = _FlowDump()
         try:
             datapath.send_msg(request)
             if not dump.done.wait(timeout):
@@ -119,12 +123,12 @@ class VxlanVpcApp(app_manager.RyuApp):
                 raise ConnectionError(dump.error)
             return dump.flows
         finally:
-            self._dumps.pop((dpid, request.xid), None)
+            self._dumps.pop(key, None)
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def _flow_stats_reply(self, ev):
         msg = ev.msg
-        dump = self._dumps.get((msg.datapath.id, msg.xid))
+        dump = self._dumps.get((msg.datapath, msg.xid))
         if dump is None:
             return
         dump.flows.extend(decode.flow_stats(stats) for stats in msg.body)
@@ -142,12 +146,34 @@ class VxlanVpcApp(app_manager.RyuApp):
             if switch is not None and switch.datapath is datapath:
                 del self.switches[datapath.id]
                 LOG.info('switch %016x disconnected', datapath.id)
-            for (dpid, _), dump in list(self._dumps.items()):
-                if dpid == datapath.id:
-                    dump.error = 'switch %016x disconnected' % dpid
+            for (dp, _), dump in list(self._dumps.items()):
+                if dp is datapath:
+                    dump.error = 'switch %016x disconnected' % datapath.id
                     dump.done.set()
 
     def _on_connect(self, datapath):
+        # Registered before asking, so port events during the request are seen; if any
+        # arrive, the description may predate them and is asked again.
+        switch = self.switches[datapath.id] = Switch(datapath)
+        for _ in range(DESCRIBE_ATTEMPTS):
+            events = switch.port_events
+            ports = self._describe_ports(datapath)
+            if ports is None or self.switches.get(datapath.id) is not switch:
+                return
+            switch.ports, switch.described = ports, True
+            if switch.port_events == events:
+                break
+        if not self.is_br_tun(switch):
+            LOG.info('switch %016x connected without a port %r: not a %s, left alone',
+                     datapath.id, self.settings.patch_int_port, self.settings.tun_bridge)
+            return
+        LOG.info('switch %016x connected: br-tun with %s=%d, tunnels %s', datapath.id,
+                 self.settings.patch_int_port, switch.ports[self.settings.patch_int_port],
+                 _ports_text(switch.tunnel_ports()))
+        self._request_sync(switch)
+
+    def _describe_ports(self, datapath):
+        """{name: ofport} from a port description request, or None if the switch left."""
         parser = datapath.ofproto_parser
         try:
             replies = ofctl_api.send_msg(self, parser.OFPPortDescStatsRequest(datapath),
@@ -155,24 +181,18 @@ class VxlanVpcApp(app_manager.RyuApp):
                                          reply_multi=True) or []
         except Exception as exc:  # the switch went away while we asked
             LOG.warning('switch %016x: port description failed: %s', datapath.id, exc)
-            return
-        ports = {_port_name(p): p.port_no for reply in replies for p in reply.body}
-        switch = self.switches[datapath.id] = Switch(datapath, ports)
-        if not self.is_br_tun(switch):
-            LOG.info('switch %016x connected without a port %r: not a %s, left alone',
-                     datapath.id, self.settings.patch_int_port, self.settings.tun_bridge)
-            return
-        LOG.info('switch %016x connected: br-tun with %s=%d, tunnels %s', datapath.id,
-                 self.settings.patch_int_port, ports[self.settings.patch_int_port],
-                 _ports_text(switch.tunnel_ports()))
-        self._request_sync(switch)
+            return None
+        return {_port_name(p): p.port_no for reply in replies for p in reply.body}
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
     def _port_status(self, ev):
         msg = ev.msg
         switch = self.switches.get(msg.datapath.id)
-        if switch is None:
+        if switch is None or switch.datapath is not msg.datapath:
             return
+        switch.port_events += 1
+        if not switch.described:
+            return  # _on_connect describes the ports again
         ofp, name = msg.datapath.ofproto, _port_name(msg.desc)
         before = switch.ports.get(name)
         if msg.reason == ofp.OFPPR_DELETE:
@@ -194,6 +214,9 @@ class VxlanVpcApp(app_manager.RyuApp):
         msg = ev.msg
         LOG.error('switch %016x rejected a message (xid=%s): type=%d code=%d',
                   msg.datapath.id, msg.xid, msg.type, msg.code)
+        switch = self.switches.get(msg.datapath.id)
+        if switch is not None and switch.datapath is msg.datapath:
+            switch.rejected += 1
 
     # --- state -> flows --------------------------------------------------------------
     def _request_sync(self, switch):
@@ -204,13 +227,20 @@ class VxlanVpcApp(app_manager.RyuApp):
             hub.spawn(self._sync_loop, switch)
 
     def _sync_loop(self, switch):
+        failures = 0
         try:
             while switch.dirty and self.switches.get(switch.dpid) is switch:
                 switch.dirty = False
                 try:
                     self._sync(switch)
+                    failures = 0
                 except Exception as exc:
-                    LOG.error('switch %016x: sync failed: %s', switch.dpid, exc)
+                    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                    failures += 1
+                    LOG.error('switch %016x: sync failed (%s); retrying in %d s',
+                              switch.dpid, exc, delay)
+                    switch.dirty = True
+                    hub.sleep(delay)
         finally:
             switch.syncing = False
 
@@ -218,6 +248,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.is_br_tun(switch):
             return
         datapath, state = switch.datapath, self.state_of(switch)
+        rejected_before = switch.rejected
         desired = br_tun.build(state)
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
@@ -230,8 +261,10 @@ class VxlanVpcApp(app_manager.RyuApp):
         for flow in stale:
             datapath.send_msg(encode.flow_delete_strict(datapath, flow))
             LOG.info('switch %016x: removed %s', switch.dpid, render(flow))
-        self._barrier(datapath)
-        switch.synced_state, switch.flow_count = state, len(desired)
+        self._barrier(datapath)  # errors for the messages above arrive before its reply
+        if switch.rejected != rejected_before:
+            raise RuntimeError('the switch rejected %d of %d flow changes (see errors above)'
+                               % (switch.rejected - rejected_before, len(added) + len(stale)))
         LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
                  '(%d added, %d removed, %d unchanged); tunnels %s',
                  switch.dpid, len(desired), self.settings.tun_bridge, len(added), len(stale),
