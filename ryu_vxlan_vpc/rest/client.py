@@ -24,6 +24,10 @@ class ClientError(Exception):
 
 def get(url, path, params=None, timeout=60):
     """GET base ``url`` + ``path``; returns (content type, body text)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ('http', 'https') or not parsed.netloc:
+        raise ClientError('--url %r: not an http:// or https:// URL with a host (e.g. %s)'
+                          % (url, DEFAULT_URL), 2)
     query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
     full = url.rstrip('/') + path + ('?' + query if query else '')
     try:
@@ -44,6 +48,16 @@ def get(url, path, params=None, timeout=60):
                           'or pass --url / set %s)' % (url, reason, URL_ENV), 1) from None
 
 
+def get_json(url, path, params, key):
+    """``body[key]`` of a JSON answer; a non-JSON answer means --url is not our API."""
+    ctype, body = get(url, path, params)
+    try:
+        return json.loads(body)[key]
+    except (ValueError, KeyError, TypeError):
+        raise ClientError('%s%s answered %s that is not this API\'s JSON; is --url the '
+                          'controller\'s REST API?' % (url.rstrip('/'), path, ctype), 2) from None
+
+
 def _table(rows, columns):
     widths = [max(len(title), *(len(str(r.get(key, ''))) for r in rows)) if rows else len(title)
               for title, key in columns]
@@ -62,12 +76,12 @@ def cmd_flows(args):
 
 
 def cmd_macs(args):
-    _, body = get(args.url, '/vxlan-vpc/macs', {'dpid': args.dpid})
     rows = []
-    for mac in json.loads(body)['macs']:
+    for mac in get_json(args.url, '/vxlan-vpc/macs', {'dpid': args.dpid}, 'macs'):
         port = mac['tunnel_port']
         rows.append(dict(mac, port='%s(%s)' % (port['name'] or '?', port['ofport']),
-                         remote=mac['remote_ip'] or '-', left='%ss' % mac['seconds_left']))
+                         remote=mac['remote_ip'] or '-',
+                         left='>=%ss' % mac['seconds_left_min']))
     print(_table(rows, [('MAC', 'mac'), ('VNI', 'vni_hex'), ('LOCAL_VLAN', 'local_vlan'),
                         ('TUNNEL_PORT', 'port'), ('REMOTE_VTEP', 'remote'),
                         ('EXPIRES_IN', 'left'), ('DPID', 'dpid')]))
@@ -75,9 +89,8 @@ def cmd_macs(args):
 
 
 def cmd_vpcs(args):
-    _, body = get(args.url, '/vxlan-vpc/vpcs', {'dpid': args.dpid})
     rows = []
-    for vpc in json.loads(body)['vpcs']:
+    for vpc in get_json(args.url, '/vxlan-vpc/vpcs', {'dpid': args.dpid}, 'vpcs'):
         ports = sorted({p['name'] for sw in vpc['switches'] for p in sw['flood_ports']})
         rows.append(dict(vpc, flood=','.join(ports) or '-'))
     print(_table(rows, [('VNI', 'vni_hex'), ('LOCAL_VLAN', 'local_vlan'),
@@ -86,9 +99,8 @@ def cmd_vpcs(args):
 
 
 def cmd_switches(args):
-    _, body = get(args.url, '/vxlan-vpc/switches', {'dpid': args.dpid})
     rows = []
-    for sw in json.loads(body)['switches']:
+    for sw in get_json(args.url, '/vxlan-vpc/switches', {'dpid': args.dpid}, 'switches'):
         tunnels = ','.join('%s=%d' % (p['name'], p['ofport']) for p in sw['tunnel_ports'])
         rows.append(dict(sw, patch='%s=%s' % (sw['patch_port']['name'],
                                               sw['patch_port']['ofport']),
