@@ -53,11 +53,12 @@ VNI_MAX = (1 << 24) - 1
 VLAN_MAX = 4094
 COOKIE_MAX = (1 << 64) - 2  # all ones is reserved by OpenFlow
 DATAPATH_TYPES = ('system', 'netdev')
-_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
-_NETNS_RE = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
+# No leading "-": the names become arguments of ovs-vsctl and ip, never options.
+_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.][A-Za-z0-9_.-]*$')
+_NETNS_RE = re.compile(r'^(?!\.{1,2}$)[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}$')
 _VM_ID_RE = re.compile(r'^[A-Za-z0-9_-]{1,%d}$' % (MAX_IFNAME - 3))
-_CONTROLLER_RE = re.compile(r'^(tcp|ssl):[0-9.]+:[0-9]{1,5}$|^(ptcp|pssl):[0-9]{1,5}(:[0-9.]+)?$|'
-                            r'^unix:/[^\s]+$')
+_CONTROLLER_RE = re.compile(r'^(?:(tcp|ssl):([0-9.]+):([0-9]+)|(ptcp|pssl):([0-9]+)(?::([0-9.]+))?|'
+                            r'unix:/\S+)$')
 
 
 class ConfigError(ValueError):
@@ -209,7 +210,8 @@ def _vm_ports(items, vpcs):
             namespace = parts[2]
             if not _NETNS_RE.match(namespace):
                 raise ConfigError('vm_ports', item, 'namespace must be 1..64 letters, '
-                                                    'digits, "_", "-" or "."')
+                                                    'digits, "_", "-" or ".", not starting '
+                                                    'with "-", not "." or ".."')
             try:
                 address = str(ipaddress.IPv4Interface(parts[3]))
             except ValueError:
@@ -222,8 +224,54 @@ def _vm_ports(items, vpcs):
     return tuple(ports)
 
 
+def _check_controller(target):
+    """An OVS controller target: tcp|ssl:IPv4:PORT, ptcp|pssl:PORT[:IPv4] or unix:PATH."""
+    m = _CONTROLLER_RE.match(target or '')
+    why = 'expected an OVS controller target such as tcp:127.0.0.1:6633'
+    if not m:
+        raise ConfigError('controller', target, why)
+    port, ip = (m.group(3), m.group(2)) if m.group(1) else (m.group(5), m.group(6))
+    if port is not None and not 1 <= int(port) <= 65535:
+        raise ConfigError('controller', target, 'port %s is outside 1..65535' % port)
+    if ip is not None:
+        try:
+            ipaddress.IPv4Address(ip)
+        except ValueError:
+            raise ConfigError('controller', target, '%s is not an IPv4 address' % ip) from None
+
+
 def settings_from(conf):
     """Validate ``conf.vxlan_vpc`` into Settings; raises ConfigError on the first bad value."""
+    try:
+        return _settings_from(conf)
+    except cfg.ConfigFileValueError as exc:
+        raise _typed_value_error(conf, exc) from None
+
+
+def _typed_value_error(conf, exc):
+    """oslo's 'Value for option X from LocationInfo(...) is not valid: ...' made readable."""
+    m = re.search(r'option (\w+)\b.*?is not valid: (.*)', str(exc), re.S)
+    if not m:
+        return ConfigError('config-file', ','.join(conf.config_file or ()), str(exc))
+    option, why = m.group(1), m.group(2).strip()
+    return ConfigError(option, _raw_value(conf.config_file or (), option), why)
+
+
+def _raw_value(paths, option):
+    """The text of ``option`` in [vxlan_vpc] as written in the last file that sets it."""
+    import configparser
+    value = None
+    for path in paths:
+        parser = configparser.RawConfigParser(strict=False)
+        try:
+            parser.read(path)
+            value = parser.get(GROUP, option, fallback=value)
+        except configparser.Error:
+            continue
+    return value
+
+
+def _settings_from(conf):
     group = conf[GROUP]
     if not group.local_ip:
         raise ConfigError('local_ip', group.local_ip, 'required: this node\'s VTEP IPv4 address')
@@ -253,9 +301,7 @@ def settings_from(conf):
     if group.datapath_type not in DATAPATH_TYPES:
         raise ConfigError('datapath_type', group.datapath_type,
                           'must be one of %s' % ', '.join(DATAPATH_TYPES))
-    if not _CONTROLLER_RE.match(group.controller or ''):
-        raise ConfigError('controller', group.controller,
-                          'expected an OVS controller target such as tcp:127.0.0.1:6633')
+    _check_controller(group.controller)
     return Settings(
         local_ip=local_ip,
         remote_ips=tuple(remote_ips),

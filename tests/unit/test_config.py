@@ -65,6 +65,14 @@ def test_vni_decimal_or_hex(tmp_path):
     ('vm_ports', '1234567890123:0x22', '1234567890123:0x22'),
     ('vm_ports', '123:0x22:ns:10.0.0.1', '123:0x22:ns:10.0.0.1'),
     ('controller', 'tcp:127.0.0.1', 'tcp:127.0.0.1'),
+    ('controller', 'tcp:127.0.0.1:99999', 'tcp:127.0.0.1:99999'),
+    ('controller', 'tcp:1.2.3.4.5.6:1', 'tcp:1.2.3.4.5.6:1'),
+    ('tun_bridge', '-h', '-h'),
+    ('vm_ports', '123:0x22:..:10.0.0.1/24', '123:0x22:..:10.0.0.1/24'),
+    ('vm_ports', '123:0x22:-n:10.0.0.1/24', '123:0x22:-n:10.0.0.1/24'),
+    # Typed options: oslo's own error, re-worded to name the option and the written value.
+    ('vxlan_udp_port', 'abc', 'abc'),
+    ('learn_hard_timeout', '5x', '5x'),
 ])
 def test_bad_values_name_option_and_value(tmp_path, option, value, quoted):
     with pytest.raises(config.ConfigError) as err:
