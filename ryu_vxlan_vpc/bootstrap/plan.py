@@ -153,9 +153,15 @@ class NetnsExists:
 @dataclass(frozen=True)
 class PortGone:
     name: str
+    bridge: str
 
     def __call__(self, obs):
-        return 'not there' if self.name not in obs.ports else None
+        port = obs.ports.get(self.name)
+        if port is None:
+            return 'not there'
+        if port.bridge != self.bridge:  # a namesake bootstrap did not make
+            return 'kept: it is on %s, not %s' % (port.bridge, self.bridge)
+        return None
 
 
 @dataclass(frozen=True)
@@ -380,7 +386,7 @@ def plan_teardown(settings, target=Target()):
         steps += [
             Step('%s on %s' % (vm.ovs_port, s.int_bridge),
                  vs('--', '--if-exists', 'del-port', s.int_bridge, vm.ovs_port),
-                 PortGone(vm.ovs_port)),
+                 PortGone(vm.ovs_port, s.int_bridge)),
             Step('veth %s / %s' % (vm.ovs_port, vm.bridge_port), ip('link', 'del', vm.ovs_port),
                  LinkGone(node, vm.ovs_port)),
             Step('Linux bridge %s' % vm.bridge, ip('link', 'del', vm.bridge),
@@ -390,10 +396,11 @@ def plan_teardown(settings, target=Target()):
         name = tunnel_port_name(remote_ip)
         steps.append(Step('VXLAN port %s' % name,
                           vs('--', '--if-exists', 'del-port', s.tun_bridge, name),
-                          PortGone(name)))
+                          PortGone(name, s.tun_bridge)))
     for port, bridge in ((s.patch_int_port, s.tun_bridge), (s.patch_tun_port, s.int_bridge)):
         steps.append(Step('patch port %s' % port,
-                          vs('--', '--if-exists', 'del-port', bridge, port), PortGone(port)))
+                          vs('--', '--if-exists', 'del-port', bridge, port),
+                          PortGone(port, bridge)))
     for bridge in (s.tun_bridge, s.int_bridge):
         steps.append(Step('bridge %s' % bridge, vs('--', '--if-exists', 'del-br', bridge),
                           BridgeGone(bridge)))

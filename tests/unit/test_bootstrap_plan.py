@@ -222,6 +222,14 @@ def test_teardown_keeps_what_holds_foreign_things():
     assert P.NetnsGone('c1-test')(obs) is None
 
 
+def test_teardown_keeps_a_namesake_port_on_another_bridge():
+    obs = finished_c1()
+    obs.ports['patch-int'] = OvsPort('patch-int', 'br-other', None, 'patch')
+    checks = {step.argv[-1]: step.check(obs) for step in P.plan_teardown(C1).steps}
+    assert checks['patch-int'] == 'kept: it is on br-other, not br-tun'
+    assert checks['patch-tun'] is None and checks['vxlan-ac150c08'] is None
+
+
 # --- parsers of real command output -------------------------------------------------------
 
 OVS_JSON = '\n'.join(json.dumps(doc) for doc in [
