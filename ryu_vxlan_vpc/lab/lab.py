@@ -213,6 +213,7 @@ class Lab:
             rec['nodes'].append({
                 'name': node.name, 'netns': node.netns, 'vtep': node.vtep, 'config': path,
                 'source': node.source, 'ovs_rundir': os.path.join(node_dir, 'ovs'),
+                'tun_bridge': settings[node.name].tun_bridge,
                 'vms': [dataclasses.asdict(vm) for vm in node.vms()], 'ryu': None})
         self._save(rec)
         return settings
@@ -300,9 +301,10 @@ class Lab:
 
             def connected():
                 self._ryu_check(node_rec)
-                return ovs.vsctl('get', 'controller', 'br-tun', 'is_connected').strip() == 'true'
-            _wait(connected, CONNECT_TIMEOUT, 'br-tun of %s to connect to its ryu-manager'
-                  % node_rec['name'])
+                return ovs.vsctl('get', 'controller', node_rec['tun_bridge'],
+                                 'is_connected').strip() == 'true'
+            _wait(connected, CONNECT_TIMEOUT, '%s of %s to connect to its ryu-manager'
+                  % (node_rec['tun_bridge'], node_rec['name']))
             node_rec['connected_after'] = round(time.monotonic() - t0, 1)
 
     def expected_flows(self, node_rec, s):
@@ -315,9 +317,9 @@ class Lab:
             learn_hard_timeout=s.learn_hard_timeout)
         return len(br_tun.build(state))
 
-    def flow_count(self, node_rec, cookie=None, bridge='br-tun'):
+    def flow_count(self, node_rec, cookie=None):
         args = ['cookie=%#x/-1' % cookie] if cookie is not None else []
-        text = self.ovs(node_rec).ofctl('dump-flows', bridge, *args)
+        text = self.ovs(node_rec).ofctl('dump-flows', node_rec['tun_bridge'], *args)
         return sum(1 for line in text.splitlines() if 'cookie=' in line)
 
     def _wait_pipelines(self, rec, settings):
@@ -328,8 +330,8 @@ class Lab:
             def complete():
                 self._ryu_check(node_rec)
                 return self.flow_count(node_rec, s.flow_cookie) == want
-            _wait(complete, PIPELINE_TIMEOUT, '%d pipeline flows on br-tun of %s'
-                  % (want, node_rec['name']))
+            _wait(complete, PIPELINE_TIMEOUT, '%d pipeline flows on %s of %s'
+                  % (want, node_rec['tun_bridge'], node_rec['name']))
             node_rec['pipeline_flows'] = want
 
     def _ping(self, topo):

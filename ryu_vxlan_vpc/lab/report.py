@@ -40,9 +40,10 @@ def up_report(lab, topo, rec, pings, seconds):
             'with key=%#x (no flows programmed)' % topo_mod.VPC_VNI)
     else:
         for n in rec['nodes']:
-            say('Controller of %s: ryu-manager pid %d connected after %.1f s, br-tun holds '
+            say('Controller of %s: ryu-manager pid %d connected after %.1f s, %s holds '
                 '%d pipeline flows (log %s)' % (n['name'], n['ryu']['pid'], n['connected_after'],
-                                                n['pipeline_flows'], n['ryu']['log']))
+                                                n['tun_bridge'], n['pipeline_flows'],
+                                                n['ryu']['log']))
     for p in pings:
         say('')
         verdict = 'as expected' if p.as_expected else 'UNEXPECTED'
@@ -52,8 +53,8 @@ def up_report(lab, topo, rec, pings, seconds):
     if not rec['standalone_check'] and len(rec['nodes']) > 1:
         n2 = rec['nodes'][1]
         say('')
-        say('$ ovs-ofctl dump-flows br-tun table=20    # on %s' % n2['name'])
-        say(lab.ovs(n2).ofctl('dump-flows', 'br-tun', 'table=20').rstrip())
+        say('$ ovs-ofctl dump-flows %s table=20    # on %s' % (n2['tun_bridge'], n2['name']))
+        say(lab.ovs(n2).ofctl('dump-flows', n2['tun_bridge'], 'table=20').rstrip())
         for query in (['flows', '--table', '20'], ['macs']):
             say('')
             say('$ %s lab exec%s %s ryu-vxlan-vpc %s    # our REST API'
@@ -63,15 +64,16 @@ def up_report(lab, topo, rec, pings, seconds):
     elif len(rec['nodes']) > 1:
         n2 = rec['nodes'][1]
         say('')
-        say('$ ovs-appctl fdb/show br-tun    # on %s: MACs br-tun learned on its own'
-            % n2['name'])
-        say(lab.ovs(n2).appctl('fdb/show', 'br-tun').rstrip())
+        say('$ ovs-appctl fdb/show %s    # on %s: MACs it learned on its own'
+            % (n2['tun_bridge'], n2['name']))
+        say(lab.ovs(n2).appctl('fdb/show', n2['tun_bridge']).rstrip())
     flag = lab.state_flag()
     me = cli_name()
     say('')
     say('Look around:')
     say('  %s lab status%s' % (me, flag))
-    say('  %s lab exec%s compute2 ovs-ofctl dump-flows br-tun' % (me, flag))
+    say('  %s lab exec%s compute2 ovs-ofctl dump-flows %s'
+        % (me, flag, rec['nodes'][1]['tun_bridge']))
     if not rec['standalone_check']:
         say('  %s lab exec%s compute2 ryu-vxlan-vpc vpcs' % (me, flag))
     say('  %s lab exec%s compute1 ovs-vsctl show' % (me, flag))
@@ -106,12 +108,13 @@ def status(lab):
         if len(pids) == 2:
             try:
                 if ryu:
-                    conn = ovs.vsctl('get', 'controller', 'br-tun', 'is_connected').strip()
+                    conn = ovs.vsctl('get', 'controller', n['tun_bridge'],
+                                     'is_connected').strip()
                     parts.append('connected' if conn == 'true' else 'NOT CONNECTED')
                     healthy &= conn == 'true'
                 s = config.load_file(n['config'])
-                parts.append('br-tun flows: %d total, %d pipeline, %d learned' % (
-                    lab.flow_count(n), lab.flow_count(n, s.flow_cookie),
+                parts.append('%s flows: %d total, %d pipeline, %d learned' % (
+                    n['tun_bridge'], lab.flow_count(n), lab.flow_count(n, s.flow_cookie),
                     lab.flow_count(n, s.learn_cookie)))
             except (shell.CommandError, config.ConfigError) as exc:
                 parts.append('unreadable: %s' % str(exc).splitlines()[0])
