@@ -62,7 +62,7 @@ def _int_param(params, name, low, high):
     if value is None:
         return None
     try:
-        number = int(value, 0)
+        number = views.parse_number(value)
     except ValueError:
         raise RestError(400, '%s=%r is not a number (decimal or 0x hex)' % (name, value))
     if not low <= number <= high:
@@ -163,6 +163,11 @@ class NotFound(ControllerBase):
         if req.method != 'GET' and req.path.rstrip('/') in known.split(', '):
             raise RestError(405, '%s %s: only GET is supported' % (req.method, req.path))
         raise RestError(404, 'no such resource %s (try %s)' % (req.path, known))
+
+    @route('vxlan_vpc_root', PREFIX)
+    @handles_errors
+    def root(self, req, **_):
+        return self.not_found(req)
 
 
 def register(wsgi, app):

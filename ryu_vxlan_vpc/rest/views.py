@@ -1,4 +1,6 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
+import re
+
 from ..config import remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
@@ -9,12 +11,26 @@ def dpid_text(dpid):
     return '%016x' % dpid
 
 
+_NUMBER_RE = re.compile(r'^(?:[0-9]+|0x[0-9a-f]+)$')
+DPID_MAX = (1 << 64) - 1
+
+
+def parse_number(value):
+    """Decimal or 0x-hex, nothing else (no sign, spaces or '_' that int() would take)."""
+    value = value.lower()
+    if not _NUMBER_RE.match(value):
+        raise ValueError(value)
+    return int(value, 0)
+
+
 def parse_dpid(value):
     """A dpid as REST takes it: 16 hex digits (as printed), 0x-hex or decimal."""
-    value = value.strip().lower()
-    if len(value) == 16 and all(c in '0123456789abcdef' for c in value):
+    if len(value) == 16 and all(c in '0123456789abcdefABCDEF' for c in value):
         return int(value, 16)
-    return int(value, 0)
+    dpid = parse_number(value)
+    if dpid > DPID_MAX:
+        raise ValueError(value)
+    return dpid
 
 
 def port_view(name, ofport):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from article_node import ARTICLE_COMPUTE1
+from article_node import ARTICLE_COMPUTE1, add_vxlan
 from realenv import http_get, wait_for
 from ryu_vxlan_vpc.flows import text
 
@@ -63,6 +63,23 @@ def test_flows_json_and_text_agree_with_ovs_ofctl(learned):
         'NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],'
         'load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:NXM_OF_IN_PORT[])', 'output:1']
     assert (learn['cookie'], learn['priority'], learn['match']) == ('0x79', 1, {})
+
+
+def test_removed_tunnel_takes_the_macs_learned_behind_it(learned):
+    other_mac = '0c:eb:1e:c1:ff:99'
+    add_vxlan(learned, 'vxlan-ac150c09', '172.21.12.9', ofport=9)
+    wait_for(lambda: 'in_port=9' in learned.ofctl('dump-flows', 'br-tun', 'table=0'), 30,
+             'table 0 to take in the new tunnel')
+    learned.appctl('ofproto/trace', 'br-tun', 'in_port=9,tun_id=0x22,dl_src=%s,'
+                   'dl_dst=ff:ff:ff:ff:ff:ff' % other_mac, '-generate')
+
+    def learned_macs():
+        table20 = learned.ofctl('dump-flows', 'br-tun', 'table=20')
+        return {mac for mac in (VM_MAC, other_mac) if 'dl_dst=' + mac in table20}
+    wait_for(lambda: learned_macs() == {VM_MAC, other_mac}, 10, 'both MACs learned')
+    learned.vsctl('del-port', 'br-tun', 'vxlan-01')
+    wait_for(lambda: learned_macs() == {other_mac}, 30, 'the MAC behind vxlan-01 forgotten')
+    assert get_json(learned, '/macs')[1]['macs'][0]['mac'] == other_mac
 
 
 def test_flows_of_other_tools_are_shown_not_a_500(learned):
@@ -120,6 +137,9 @@ def test_macs_vpcs_switches(learned):
     ('/flows?dpid=nothex', 400, "dpid='nothex'"),
     ('/macs?dpid=00000000000000ff', 404, '00000000000000ff'),
     ('/nothing-here', 404, '/vxlan-vpc/nothing-here'),
+    ('', 404, 'try /vxlan-vpc/switches'),
+    ('/flows?table=2_0', 400, "table='2_0'"),
+    ('/flows?dpid=-1', 400, "dpid='-1'"),
 ])
 def test_bad_requests_get_json_errors_and_the_app_keeps_running(learned, path, status,
                                                                  words):
