@@ -79,6 +79,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         super().__init__(*args, **kwargs)
         try:
             self.settings = config.settings_from(cfg.CONF)
+            _check_listeners(cfg.CONF)
         except (config.ConfigError, oslo_cfg.Error) as exc:
             # Before any switch is contacted: nothing is sent.
             LOG.error('bad configuration, not starting: %s', exc)
@@ -282,6 +283,13 @@ class VxlanVpcApp(app_manager.RyuApp):
         parser = datapath.ofproto_parser
         ofctl_api.send_msg(self, parser.OFPBarrierRequest(datapath),
                            reply_cls=parser.OFPBarrierReply)
+
+
+def _check_listeners(conf):
+    """OpenFlow and REST on one port would both bind it and neither would work."""
+    if conf.wsapi_port in (conf.ofp_tcp_listen_port, conf.ofp_ssl_listen_port):
+        raise config.ConfigError('wsapi_port', conf.wsapi_port,
+                                 'the OpenFlow listener already uses this port', 'DEFAULT')
 
 
 def _rest_on_loopback_by_default():

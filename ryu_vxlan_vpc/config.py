@@ -64,9 +64,9 @@ _CONTROLLER_RE = re.compile(r'^(?:(tcp|ssl):([0-9.]+):([0-9]+)|(ptcp|pssl):([0-9
 class ConfigError(ValueError):
     """A bad option value; the message names the option and the value."""
 
-    def __init__(self, option, value, why):
+    def __init__(self, option, value, why, group=GROUP):
         self.option, self.value = option, value
-        super().__init__('[%s] %s = %r: %s' % (GROUP, option, value, why))
+        super().__init__('[%s] %s = %r: %s' % (group, option, value, why))
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ def test_restart_resyncs_without_duplicates_and_spares_foreign_flows(node, contr
     ('vpcs', '0x22:12,0x22:13'),
     ('local_ip', '172.21.12'),
     ('remote_ips', 'not-an-ip'),
+    ('vxlan_udp_port', 'abc'),
 ])
 def test_bad_config_stops_before_any_flow(node, tmp_path, option, value):
     build_article_br_tun(node)
@@ -108,4 +109,17 @@ def test_bad_config_stops_before_any_flow(node, tmp_path, option, value):
     log = ryu.log()
     assert 'bad configuration' in log and option in log, log
     assert any(part in log for part in value.split(',')), log
+    assert dump(node) == []
+
+
+def test_rest_port_equal_to_openflow_port_stops_before_any_flow(node, tmp_path):
+    build_article_br_tun(node)
+    ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'clash.log'), OFP_PORT,
+                     extra=['--wsapi-port', str(OFP_PORT)])
+    ryu.start()
+    try:
+        assert ryu.proc.wait(30) == 2
+    finally:
+        ryu.stop()
+    assert "[DEFAULT] wsapi_port = %d: the OpenFlow listener" % OFP_PORT in ryu.log()
     assert dump(node) == []
