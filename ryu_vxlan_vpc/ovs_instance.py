@@ -58,15 +58,23 @@ class OvsInstance:
         return self
 
     def pids(self):
+        """{daemon: pid} of this instance's running daemons.
+
+        A pid is only believed when that process was started with this instance's pidfile:
+        a stale pidfile whose pid the kernel gave to another process names nothing.
+        """
         pids = {}
         for daemon in ('ovsdb-server', 'ovs-vswitchd'):
+            pidfile = self._path(daemon + '.pid')
             try:
-                with open(self._path(daemon + '.pid')) as f:
+                with open(pidfile) as f:
                     pid = int(f.read().strip())
-                os.kill(pid, 0)
-                pids[daemon] = pid
+                with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                    argv = f.read().split(b'\0')
             except (OSError, ValueError):
-                pass
+                continue
+            if ('--pidfile=%s' % pidfile).encode() in argv and procs.alive(pid):
+                pids[daemon] = pid
         return pids
 
     def running(self):
