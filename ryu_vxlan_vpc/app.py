@@ -28,7 +28,7 @@ from ryu.ofproto import ofproto_v1_3
 from . import config
 from .flows.text import render
 from .ofp import decode, encode
-from .pipeline import br_tun, tables
+from .pipeline import br_tun, sync, tables
 from .rest import api as rest_api
 
 LOG = logging.getLogger('ryu_vxlan_vpc.app')
@@ -253,9 +253,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         desired = br_tun.build(state)
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
-        have, wanted_keys = set(installed), {flow.key for flow in desired}
-        added = [flow for flow in desired if flow not in have]
-        stale = [flow for flow in installed if flow.key not in wanted_keys]
+        plan = sync.plan_sync(desired, installed)
+        added, stale = plan.add, plan.delete
         for flow in added:  # first add, then delete: no gap for traffic
             datapath.send_msg(encode.flow_add(datapath, flow))
             LOG.info('switch %016x: installed %s', switch.dpid, render(flow))
@@ -269,7 +268,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
                  '(%d added, %d removed, %d unchanged); tunnels %s',
                  switch.dpid, len(desired), self.settings.tun_bridge, len(added), len(stale),
-                 len(desired) - len(added), _ports_text(switch.tunnel_ports()))
+                 plan.unchanged, _ports_text(switch.tunnel_ports()))
 
     def _forget_learned(self, switch, name, ofport):
         """A tunnel is gone: so are the MACs learned behind it (table 20, learn_cookie)."""
