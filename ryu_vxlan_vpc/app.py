@@ -12,12 +12,14 @@ The app is a thin shell around ``pipeline.br_tun.build``:
   other cookies are never touched, except learned flows (``learn_cookie``) that point
   at a tunnel port that went away.
 """
+import itertools
 import logging
 import sys
 
 from oslo_config import cfg as oslo_cfg
 from ryu import cfg
 from ryu.app.ofctl import api as ofctl_api
+from ryu.app.ofctl import exception as ofctl_exception
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
@@ -41,6 +43,11 @@ RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds before retrying a failed sync; th
 DESCRIBE_ATTEMPTS = 5  # port descriptions per connect while port events keep arriving
 
 
+def _bundle_flags(ofp):
+    """Atomic (all or nothing) and ordered (as sent: adds before deletes)."""
+    return ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
+
+
 class _FlowDump:
     """One flow-stats request in flight; replies are decoded part by part as they arrive,
     so Ryu's message objects for 100k flows are never all alive at once."""
@@ -60,6 +67,7 @@ class Switch:
         self.described = False         # the port description reply is in
         self.port_events = 0           # port-status events seen (to detect races)
         self.rejected = 0              # OpenFlow errors the switch sent us
+        self.bundles = True            # until the switch refuses to open one
         self.dirty = False
         self.syncing = False
 
@@ -87,6 +95,7 @@ class VxlanVpcApp(app_manager.RyuApp):
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
+        self._bundle_ids = itertools.count(1)
         _rest_on_loopback_by_default()
         rest_api.register(kwargs['wsgi'], self)
         LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
@@ -249,26 +258,61 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.is_br_tun(switch):
             return
         datapath, state = switch.datapath, self.state_of(switch)
-        rejected_before = switch.rejected
         desired = br_tun.build(state)
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
         plan = sync.plan_sync(desired, installed)
-        added, stale = plan.add, plan.delete
-        for flow in added:  # first add, then delete: no gap for traffic
-            datapath.send_msg(encode.flow_add(datapath, flow))
+        # Adds before deletes, so traffic never meets a gap even without a bundle.
+        messages = ([encode.flow_add(datapath, flow) for flow in plan.add] +
+                    [encode.flow_delete_strict(datapath, flow) for flow in plan.delete])
+        how = self._send_changes(switch, messages) if messages else 'nothing to send'
+        for flow in plan.add:
             LOG.info('switch %016x: installed %s', switch.dpid, render(flow))
-        for flow in stale:
-            datapath.send_msg(encode.flow_delete_strict(datapath, flow))
+        for flow in plan.delete:
             LOG.info('switch %016x: removed %s', switch.dpid, render(flow))
+        LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
+                 '(%d added, %d removed, %d unchanged; %s); tunnels %s',
+                 switch.dpid, len(desired), self.settings.tun_bridge, len(plan.add),
+                 len(plan.delete), plan.unchanged, how, _ports_text(switch.tunnel_ports()))
+
+    def _send_changes(self, switch, messages):
+        """Send FlowMods as one atomic bundle when the switch takes bundles, else in order.
+
+        Returns how they went. Raises if the switch rejected any: the sync is retried.
+        """
+        datapath = switch.datapath
+        parser, ofp = datapath.ofproto_parser, datapath.ofproto
+        bundle = None
+        if switch.bundles:
+            bundle = next(self._bundle_ids)
+            try:
+                self._bundle_control(datapath, bundle, ofp.ONF_BCT_OPEN_REQUEST)
+            except ofctl_exception.OFError:
+                switch.bundles, bundle = False, None
+                LOG.warning('switch %016x: no OpenFlow bundles; sending flow changes one by '
+                            'one', switch.dpid)
+        rejected_before = switch.rejected
+        for msg in messages:
+            datapath.send_msg(parser.ONFBundleAddMsg(datapath, bundle, _bundle_flags(ofp), msg,
+                                                     []) if bundle is not None else msg)
+        if bundle is not None:
+            try:  # all or nothing: a rejected change leaves the switch as it was
+                self._bundle_control(datapath, bundle, ofp.ONF_BCT_COMMIT_REQUEST)
+            except ofctl_exception.OFError as exc:
+                raise RuntimeError('the switch refused bundle %d of %d flow changes: %s'
+                                   % (bundle, len(messages), exc)) from None
         self._barrier(datapath)  # errors for the messages above arrive before its reply
         if switch.rejected != rejected_before:
             raise RuntimeError('the switch rejected %d of %d flow changes (see errors above)'
-                               % (switch.rejected - rejected_before, len(added) + len(stale)))
-        LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
-                 '(%d added, %d removed, %d unchanged); tunnels %s',
-                 switch.dpid, len(desired), self.settings.tun_bridge, len(added), len(stale),
-                 plan.unchanged, _ports_text(switch.tunnel_ports()))
+                               % (switch.rejected - rejected_before, len(messages)))
+        return ('in one atomic bundle' if bundle is not None
+                else '%d messages one by one' % len(messages))
+
+    def _bundle_control(self, datapath, bundle, kind):
+        parser, ofp = datapath.ofproto_parser, datapath.ofproto
+        ofctl_api.send_msg(self, parser.ONFBundleCtrlMsg(datapath, bundle, kind,
+                                                         _bundle_flags(ofp), []),
+                           reply_cls=parser.ONFBundleCtrlMsg)
 
     def _forget_learned(self, switch, name, ofport):
         """A tunnel is gone: so are the MACs learned behind it (table 20, learn_cookie)."""

@@ -41,7 +41,8 @@ def test_installs_the_article_pipeline(node, controller):
     # And OpenFlow 1.3's view of the same entries matches our of13 rendering.
     assert sorted(dump(node, 'OpenFlow13')) == expected((8,), 'of13')
     log = controller.log()
-    assert 'pipeline in sync, 13 flows installed on br-tun (13 added, 0 removed' in log
+    assert ('pipeline in sync, 13 flows installed on br-tun (13 added, 0 removed, 0 unchanged; '
+            'in one atomic bundle)') in log
     assert 'installed cookie=0x79, table=10, priority=1 actions=learn(' in log
 
 
@@ -76,7 +77,7 @@ def test_restart_resyncs_without_duplicates_and_spares_foreign_flows(node, contr
         wait_flows(node, want)
         wait_for(lambda: 'pipeline in sync' in again.log(), 30, 'the resync log line')
         log = again.log()
-        assert '(0 added, 2 removed, 13 unchanged)' in log, log
+        assert '(0 added, 2 removed, 13 unchanged; in one atomic bundle)' in log, log
         assert 'removed cookie=0x79, table=22, priority=7,dl_vlan=99 actions=output:8' in log
         assert ('removed cookie=0x79, table=30, priority=3,dl_type=0x0800,'
                 'nw_src=10.0.0.0/255.0.0.0 actions=drop') in log
