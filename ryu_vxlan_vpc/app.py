@@ -15,6 +15,7 @@ The app is a thin shell around ``pipeline.br_tun.build``:
 import itertools
 import logging
 import sys
+import time
 
 from oslo_config import cfg as oslo_cfg
 from ryu import cfg
@@ -257,6 +258,7 @@ class VxlanVpcApp(app_manager.RyuApp):
     def _sync(self, switch):
         if not self.is_br_tun(switch):
             return
+        started = time.monotonic()
         datapath, state = switch.datapath, self.state_of(switch)
         desired = br_tun.build(state)
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
@@ -271,9 +273,10 @@ class VxlanVpcApp(app_manager.RyuApp):
         for flow in plan.delete:
             LOG.info('switch %016x: removed %s', switch.dpid, render(flow))
         LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
-                 '(%d added, %d removed, %d unchanged; %s); tunnels %s',
+                 '(%d added, %d removed, %d unchanged; %s); tunnels %s; took %.3f s',
                  switch.dpid, len(desired), self.settings.tun_bridge, len(plan.add),
-                 len(plan.delete), plan.unchanged, how, _ports_text(switch.tunnel_ports()))
+                 len(plan.delete), plan.unchanged, how, _ports_text(switch.tunnel_ports()),
+                 time.monotonic() - started)
 
     def _send_changes(self, switch, messages):
         """Send FlowMods as one atomic bundle when the switch takes bundles, else in order.

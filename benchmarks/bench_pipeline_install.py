@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Benchmark: the app programming a large br-tun pipeline, against ovs-ofctl --bundle.
+
+Run as root from the repo's virtualenv:
+    sudo .venv/bin/python benchmarks/bench_pipeline_install.py [--vpcs 4000] [--tunnels 16]
+A private OVS in a fresh network namespace gets a br-tun with T VXLAN ports; the real
+ryu-manager with our app and V VPCs (2 flows each in tables 4 and 22, plus one per tunnel in
+table 0) programs it. Timed in the same run, on the same OVS:
+  - first sync after connect    (flow dump of an empty bridge, diff, one bundle, barrier)
+  - resync after a restart      (dump of everything, diff, nothing to send)
+  - one tunnel port added       (table 0 gains a flow, every table-22 flood flow is replaced)
+  - ovs-ofctl --bundle add-flows of the same flows on a second bridge (the reference)
+The app's figures are what it logs ("took N s" of its "pipeline in sync" line). Everything
+made is removed at the end. A benchmark, not a test: it only checks the flow counts.
+"""
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+import uuid
+
+from ryu_vxlan_vpc.config import Vpc, tunnel_port_name
+from ryu_vxlan_vpc.flows import text
+from ryu_vxlan_vpc.ovs_instance import OvsInstance
+from ryu_vxlan_vpc.pipeline import br_tun
+from ryu_vxlan_vpc.ryu_process import RyuManager
+from ryu_vxlan_vpc.shell import run
+
+TOOK_RE = re.compile(r'pipeline in sync, (\d+) flows .*?\((\d+) added, (\d+) removed, '
+                     r'(\d+) unchanged; ([^)]*)\).*took ([0-9.]+) s')
+
+
+def remote(i):
+    return '172.22.%d.%d' % (i // 250, 1 + i % 250)
+
+
+def vpcs(count):
+    return [Vpc(0x1000 + i, 1 + i) for i in range(count)]
+
+
+def build_br_tun(ovs, tunnels):
+    """br-tun as bootstrap makes it; patch-int is an internal port (no br-int needed)."""
+    ovs.vsctl('add-br', 'br-tun', '--', 'set', 'bridge', 'br-tun', 'datapath_type=netdev',
+              'fail-mode=secure', 'protocols=OpenFlow10,OpenFlow13',
+              '--', 'set-controller', 'br-tun', 'tcp:127.0.0.1:6633',
+              '--', 'set', 'controller', 'br-tun', 'max_backoff=1000',
+              'connection_mode=out-of-band')
+    ovs.vsctl('add-port', 'br-tun', 'patch-int', '--', 'set', 'interface', 'patch-int',
+              'type=internal', 'ofport_request=1')
+    for i in range(tunnels):
+        add_tunnel(ovs, i)
+
+
+def add_tunnel(ovs, i):
+    port = tunnel_port_name(remote(i))
+    ovs.vsctl('add-port', 'br-tun', port, '--', 'set', 'interface', port, 'type=vxlan',
+              'options:remote_ip=%s' % remote(i), 'options:in_key=flow', 'options:out_key=flow',
+              'ofport_request=%d' % (i + 2))
+
+
+def count_flows(ovs, bridge, cookie=0x79):
+    out = ovs.ofctl('dump-aggregate', bridge, 'cookie=%#x/-1' % cookie)
+    return int(re.search(r'flow_count=(\d+)', out).group(1))
+
+
+def wait_log(ryu, n, timeout):
+    """The n-th 'pipeline in sync' line of the app's log, parsed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = TOOK_RE.findall(ryu.log())
+        if len(found) >= n:
+            return found[n - 1]
+        time.sleep(0.2)
+    raise SystemExit('timed out waiting for sync %d; log tail:\n%s' % (n, ryu.log()[-2000:]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--vpcs', type=int, default=4000, help='VPCs, 1..4094 (4000)')
+    parser.add_argument('--tunnels', type=int, default=16, help='VXLAN ports (16)')
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit('run as root (it creates a network namespace and an OVS instance)')
+    if not 1 <= args.vpcs <= 4094:
+        raise SystemExit('--vpcs %d: a node has local VLANs 1..4094' % args.vpcs)
+
+    netns = 'bench-%s' % uuid.uuid4().hex[:6]
+    workdir = tempfile.mkdtemp(prefix='ryu-vxlan-vpc-bench-')
+    ovs, ryu = OvsInstance(os.path.join(workdir, 'ovs'), netns), None
+    run(['ip', 'netns', 'add', netns])
+    try:
+        run(['ip', 'link', 'set', 'lo', 'up'], netns=netns)
+        ovs.start()
+        build_br_tun(ovs, args.tunnels)
+        conf = os.path.join(workdir, 'node.conf')
+        with open(conf, 'w') as f:
+            f.write('[vxlan_vpc]\nlocal_ip = 172.21.12.163\nremote_ips = %s\nvpcs = %s\n' % (
+                ', '.join(remote(i) for i in range(args.tunnels + 1)),
+                ', '.join('%#x:%d' % (v.vni, v.local_vlan) for v in vpcs(args.vpcs))))
+
+        def start_app(log):
+            return RyuManager(netns, conf, os.path.join(workdir, log)).start()
+
+        ryu = start_app('ryu1.log')
+        first = wait_log(ryu, 1, 300)
+        ryu.stop()
+        ryu = start_app('ryu2.log')
+        restart = wait_log(ryu, 1, 300)
+        add_tunnel(ovs, args.tunnels)
+        added = wait_log(ryu, 2, 300)
+        total = count_flows(ovs, 'br-tun')
+        if total != int(added[0]):
+            raise SystemExit('br-tun holds %d flows, the app says %s' % (total, added[0]))
+
+        # The reference: the same flow set, loaded by ovs-ofctl in one bundle.
+        state = br_tun.BrTunState(patch_int_ofport=1, tunnel_ofports=tuple(
+            range(2, args.tunnels + 3)), vpcs=tuple(vpcs(args.vpcs)))
+        flows = br_tun.build(state)
+        flows_file = os.path.join(workdir, 'flows.txt')
+        with open(flows_file, 'w') as f:
+            f.writelines(text.render(flow) + '\n' for flow in flows)
+        ovs.vsctl('add-br', 'br-ref', '--', 'set', 'bridge', 'br-ref', 'datapath_type=netdev',
+                  'fail-mode=secure')
+        start = time.perf_counter()
+        run(['ovs-ofctl', '-O', 'OpenFlow13', '--bundle', 'add-flows', ovs.mgmt('br-ref'),
+             flows_file], netns=netns, env=ovs.env, timeout=600)
+        ref_s = time.perf_counter() - start
+        if count_flows(ovs, 'br-ref') != len(flows):
+            raise SystemExit('br-ref holds %d flows, wanted %d'
+                             % (count_flows(ovs, 'br-ref'), len(flows)))
+
+        print('br-tun: %d VPCs, %d then %d tunnels -> %s then %s pipeline flows'
+              % (args.vpcs, args.tunnels, args.tunnels + 1, first[0], added[0]))
+        print('%-44s %8s %8s %8s %s' % ('what', 'seconds', 'added', 'removed', 'how'))
+        for name, row in (('app: first sync after connect', first),
+                          ('app: resync after restart (nothing to do)', restart),
+                          ('app: tunnel port added', added)):
+            print('%-44s %8.3f %8s %8s %s' % (name, float(row[5]), row[1], row[2], row[4]))
+        print('%-44s %8.3f %8d %8s %s' % ('ovs-ofctl --bundle add-flows (reference)', ref_s,
+                                          len(flows), '-', 'one bundle'))
+        print('first sync / ovs-ofctl: %.1fx' % (float(first[5]) / ref_s))
+    finally:
+        if ryu:
+            ryu.stop()
+        ovs.stop()
+        run(['ip', 'netns', 'del', netns], check=False)
+        run(['rm', '-rf', workdir], check=False)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
