@@ -12,7 +12,6 @@ The app is a thin shell around ``pipeline.br_tun.build``:
   other cookies are never touched, except learned flows (``learn_cookie``) that point
   at a tunnel port that went away.
 """
-import itertools
 import logging
 import sys
 import time
@@ -20,17 +19,16 @@ import time
 from oslo_config import cfg as oslo_cfg
 from ryu import cfg
 from ryu.app.ofctl import api as ofctl_api
-from ryu.app.ofctl import exception as ofctl_exception
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.lib import hub
-from ryu.ofproto import ofproto_v1_3
+from ryu.ofproto import ofproto_common, ofproto_v1_3
 
 from . import config
 from .flows.text import render
-from .ofp import decode, encode
+from .ofp import decode, encode, send
 from .pipeline import br_tun, sync, tables
 from .rest import api as rest_api
 
@@ -42,11 +40,6 @@ TUNNEL_PREFIX = 'vxlan-'
 STATS_TIMEOUT = 120  # seconds for a whole flow dump; 100k flows take about 10 s here
 RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds before retrying a failed sync; then every 30 s
 DESCRIBE_ATTEMPTS = 5  # port descriptions per connect while port events keep arriving
-
-
-def _bundle_flags(ofp):
-    """Atomic (all or nothing) and ordered (as sent: adds before deletes)."""
-    return ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
 
 
 class _FlowDump:
@@ -71,6 +64,8 @@ class Switch:
         self.bundles = True            # until the switch refuses to open one
         self.dirty = False
         self.syncing = False
+        self.wake = hub.Event()        # set by a new sync request
+        self.watched = None            # xids of the flow changes in flight, while a sync runs
 
     @property
     def dpid(self):
@@ -96,7 +91,6 @@ class VxlanVpcApp(app_manager.RyuApp):
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
-        self._bundle_ids = itertools.count(1)
         _rest_on_loopback_by_default()
         rest_api.register(kwargs['wsgi'], self)
         LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
@@ -169,7 +163,10 @@ class VxlanVpcApp(app_manager.RyuApp):
         for _ in range(DESCRIBE_ATTEMPTS):
             events = switch.port_events
             ports = self._describe_ports(datapath)
-            if ports is None or self.switches.get(datapath.id) is not switch:
+            if self.switches.get(datapath.id) is not switch:
+                return
+            if ports is None:  # gone while we asked: forget it unless it is back anew
+                del self.switches[datapath.id]
                 return
             switch.ports, switch.described = ports, True
             if switch.port_events == events:
@@ -223,16 +220,20 @@ class VxlanVpcApp(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def _error(self, ev):
         msg = ev.msg
-        LOG.error('switch %016x rejected a message (xid=%s): type=%d code=%d',
-                  msg.datapath.id, msg.xid, msg.type, msg.code)
+        # Experimenter errors (e.g. ONF bundle errors) have exp_type instead of a code.
+        code = msg.code if msg.code is not None else 'exp_type=%s' % getattr(msg, 'exp_type', '?')
+        LOG.error('switch %016x rejected a message (xid=%s): type=%s code=%s',
+                  msg.datapath.id, msg.xid, msg.type, code)
         switch = self.switches.get(msg.datapath.id)
-        if switch is not None and switch.datapath is msg.datapath:
+        if (switch is not None and switch.datapath is msg.datapath
+                and switch.watched is not None and msg.xid in switch.watched):
             switch.rejected += 1
 
     # --- state -> flows --------------------------------------------------------------
     def _request_sync(self, switch):
         """Coalesce bursts of changes into one sync at a time per switch."""
         switch.dirty = True
+        switch.wake.set()  # cuts short a retry delay: new state may sync now
         if not switch.syncing:
             switch.syncing = True
             hub.spawn(self._sync_loop, switch)
@@ -251,7 +252,8 @@ class VxlanVpcApp(app_manager.RyuApp):
                     LOG.error('switch %016x: sync failed (%s); retrying in %d s',
                               switch.dpid, exc, delay)
                     switch.dirty = True
-                    hub.sleep(delay)
+                    switch.wake.clear()
+                    switch.wake.wait(timeout=delay)
         finally:
             switch.syncing = False
 
@@ -267,7 +269,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         # Adds before deletes, so traffic never meets a gap even without a bundle.
         messages = ([encode.flow_add(datapath, flow) for flow in plan.add] +
                     [encode.flow_delete_strict(datapath, flow) for flow in plan.delete])
-        how = self._send_changes(switch, messages) if messages else 'nothing to send'
+        how = send.send_changes(self, switch, messages) if messages else 'nothing to send'
         for flow in plan.add:
             LOG.info('switch %016x: installed %s', switch.dpid, render(flow))
         for flow in plan.delete:
@@ -278,45 +280,6 @@ class VxlanVpcApp(app_manager.RyuApp):
                  len(plan.delete), plan.unchanged, how, _ports_text(switch.tunnel_ports()),
                  time.monotonic() - started)
 
-    def _send_changes(self, switch, messages):
-        """Send FlowMods as one atomic bundle when the switch takes bundles, else in order.
-
-        Returns how they went. Raises if the switch rejected any: the sync is retried.
-        """
-        datapath = switch.datapath
-        parser, ofp = datapath.ofproto_parser, datapath.ofproto
-        bundle = None
-        if switch.bundles:
-            bundle = next(self._bundle_ids)
-            try:
-                self._bundle_control(datapath, bundle, ofp.ONF_BCT_OPEN_REQUEST)
-            except ofctl_exception.OFError:
-                switch.bundles, bundle = False, None
-                LOG.warning('switch %016x: no OpenFlow bundles; sending flow changes one by '
-                            'one', switch.dpid)
-        rejected_before = switch.rejected
-        for msg in messages:
-            datapath.send_msg(parser.ONFBundleAddMsg(datapath, bundle, _bundle_flags(ofp), msg,
-                                                     []) if bundle is not None else msg)
-        if bundle is not None:
-            try:  # all or nothing: a rejected change leaves the switch as it was
-                self._bundle_control(datapath, bundle, ofp.ONF_BCT_COMMIT_REQUEST)
-            except ofctl_exception.OFError as exc:
-                raise RuntimeError('the switch refused bundle %d of %d flow changes: %s'
-                                   % (bundle, len(messages), exc)) from None
-        self._barrier(datapath)  # errors for the messages above arrive before its reply
-        if switch.rejected != rejected_before:
-            raise RuntimeError('the switch rejected %d of %d flow changes (see errors above)'
-                               % (switch.rejected - rejected_before, len(messages)))
-        return ('in one atomic bundle' if bundle is not None
-                else '%d messages one by one' % len(messages))
-
-    def _bundle_control(self, datapath, bundle, kind):
-        parser, ofp = datapath.ofproto_parser, datapath.ofproto
-        ofctl_api.send_msg(self, parser.ONFBundleCtrlMsg(datapath, bundle, kind,
-                                                         _bundle_flags(ofp), []),
-                           reply_cls=parser.ONFBundleCtrlMsg)
-
     def _forget_learned(self, switch, name, ofport):
         """A tunnel is gone: so are the MACs learned behind it (table 20, learn_cookie)."""
         datapath = switch.datapath
@@ -325,15 +288,17 @@ class VxlanVpcApp(app_manager.RyuApp):
         LOG.info('switch %016x: removed flows learned behind %s (ofport %d)',
                  switch.dpid, name, ofport)
 
-    def _barrier(self, datapath):
-        parser = datapath.ofproto_parser
-        ofctl_api.send_msg(self, parser.OFPBarrierRequest(datapath),
-                           reply_cls=parser.OFPBarrierReply)
-
 
 def _check_listeners(conf):
     """OpenFlow and REST on one port would both bind it and neither would work."""
-    if conf.wsapi_port in (conf.ofp_tcp_listen_port, conf.ofp_ssl_listen_port):
+    # As ryu.controller.controller decides: one listener, SSL when a key and cert are set;
+    # with no port given, both the IANA port and the old one.
+    use_ssl = conf.ctl_privkey is not None and conf.ctl_cert is not None
+    if not conf.ofp_tcp_listen_port and not conf.ofp_ssl_listen_port:
+        openflow = {ofproto_common.OFP_TCP_PORT, ofproto_common.OFP_TCP_PORT_OLD}
+    else:
+        openflow = {conf.ofp_ssl_listen_port if use_ssl else conf.ofp_tcp_listen_port}
+    if conf.wsapi_port in openflow:
         raise config.ConfigError('wsapi_port', conf.wsapi_port,
                                  'the OpenFlow listener already uses this port', 'DEFAULT')
 

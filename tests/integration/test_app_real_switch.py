@@ -124,3 +124,21 @@ def test_rest_port_equal_to_openflow_port_stops_before_any_flow(node, tmp_path):
         ryu.stop()
     assert "[DEFAULT] wsapi_port = %d: the OpenFlow listener" % OFP_PORT in ryu.log()
     assert dump(node) == []
+
+
+def test_a_rejected_change_leaves_the_switch_untouched_and_is_retried(node, tmp_path):
+    """OVS refuses a flow when its table is full: the whole sync is refused, then retried."""
+    build_article_br_tun(node)
+    node.vsctl('--', '--id=@ft', 'create', 'Flow_Table', 'flow_limit=1',
+               'overflow_policy=refuse', '--', 'set', 'Bridge', 'br-tun', 'flow_tables:0=@ft')
+    ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'full.log'), OFP_PORT)
+    ryu.start()
+    try:
+        wait_for(lambda: 'retrying in' in ryu.log(), 30, 'a refused sync')
+        assert dump(node) == [], 'an atomic sync must leave nothing behind'
+        assert 'nothing changed' in ryu.log(), ryu.log()
+        node.vsctl('clear', 'Bridge', 'br-tun', 'flow_tables')
+        wait_flows(node, expected((8,)))  # the retry (1 s, 2 s, ...) gets through
+        assert 'pipeline in sync' in ryu.log()
+    finally:
+        ryu.stop()

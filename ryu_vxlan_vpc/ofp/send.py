@@ -1,0 +1,95 @@
+"""Sending a sync's flow changes to a switch: one atomic bundle, or in order; and barriers.
+
+The only place that talks OpenFlow bundles (the ONF extension OVS supports in 1.3).
+``switch.watched`` / ``switch.rejected`` are the app's bookkeeping of the errors the switch
+sends for exactly these messages (the app's error handler counts them).
+"""
+import itertools
+import logging
+
+from ryu.app.ofctl import api as ofctl_api
+from ryu.app.ofctl import exception as ofctl_exception
+
+LOG = logging.getLogger('ryu_vxlan_vpc.app')
+_BUNDLE_IDS = itertools.count(1)
+
+
+class BundleError(Exception):
+    """The switch did not confirm a bundle control message."""
+
+
+def _bundle_flags(ofp):
+    """Atomic (all or nothing) and ordered (as sent: adds before deletes)."""
+    return ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
+
+
+def send_changes(app, switch, messages):
+    """Send FlowMods as one atomic bundle when the switch takes bundles, else in order.
+
+    Returns how they went. Raises if the switch rejected any (the sync is retried); in
+    a bundle nothing is applied then: OVS checks each change as it is added, so a
+    rejected one makes us discard the bundle instead of committing the rest.
+    """
+    datapath = switch.datapath
+    parser, ofp = datapath.ofproto_parser, datapath.ofproto
+    bundle = _open_bundle(app, switch) if switch.bundles else None
+    switch.watched, rejected_before = set(), switch.rejected
+    try:
+        for msg in messages:
+            if bundle is not None:
+                msg = parser.ONFBundleAddMsg(datapath, bundle, _bundle_flags(ofp), msg, [])
+            datapath.set_xid(msg)
+            switch.watched.add(msg.xid)
+            datapath.send_msg(msg)
+        barrier(app, datapath)  # errors for the messages above arrive before its reply
+        rejected = switch.rejected - rejected_before
+    finally:
+        switch.watched = None
+    if bundle is None:
+        if rejected:
+            raise RuntimeError('the switch rejected %d of %d flow changes (see errors '
+                               'above)' % (rejected, len(messages)))
+        return '%d messages one by one' % len(messages)
+    if rejected:
+        _bundle_control(app, datapath, bundle, ofp.ONF_BCT_DISCARD_REQUEST)
+        raise RuntimeError('the switch rejected %d of %d flow changes (see errors above); '
+                           'bundle %d discarded, nothing changed'
+                           % (rejected, len(messages), bundle))
+    try:
+        _bundle_control(app, datapath, bundle, ofp.ONF_BCT_COMMIT_REQUEST)
+    except ofctl_exception.OFError as exc:
+        raise RuntimeError('the switch refused to commit bundle %d of %d flow changes, '
+                           'nothing changed: %s' % (bundle, len(messages), exc)) from None
+    return 'in one atomic bundle'
+
+
+def _open_bundle(app, switch):
+    """A new bundle's id, or None (for good) if the switch does not do bundles."""
+    bundle = next(_BUNDLE_IDS)
+    try:
+        _bundle_control(app, switch.datapath, bundle,
+                        switch.datapath.ofproto.ONF_BCT_OPEN_REQUEST)
+        return bundle
+    except (ofctl_exception.OFError, BundleError) as exc:
+        switch.bundles = False
+        LOG.warning('switch %016x: no OpenFlow bundles (%s); sending flow changes one by '
+                    'one from now on', switch.dpid, exc)
+        return None
+
+
+def _bundle_control(app, datapath, bundle, kind):
+    """Open, commit or discard; returns when the switch confirmed it."""
+    parser, ofp = datapath.ofproto_parser, datapath.ofproto
+    request = parser.ONFBundleCtrlMsg(datapath, bundle, kind, _bundle_flags(ofp), [])
+    reply = ofctl_api.send_msg(app, request, reply_cls=parser.ONFBundleCtrlMsg)
+    # Each request type's reply is the next number (OPEN_REQUEST 0 -> OPEN_REPLY 1).
+    if getattr(reply, 'type', None) != kind + 1 or reply.bundle_id != bundle:
+        raise BundleError('bundle %d: no confirmation for control type %d (got %r)'
+                          % (bundle, kind, reply))
+
+
+def barrier(app, datapath):
+    """Returns once the switch has processed (and answered errors for) all sent before."""
+    parser = datapath.ofproto_parser
+    ofctl_api.send_msg(app, parser.OFPBarrierRequest(datapath),
+                       reply_cls=parser.OFPBarrierReply)
