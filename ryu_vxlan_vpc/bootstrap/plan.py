@@ -174,6 +174,20 @@ class LinkGone:
 
 
 @dataclass(frozen=True)
+class VmVethGone:
+    """The qvo/qvb veth goes, unless qvo is a port of another bridge (then it is kept)."""
+    netns: Optional[str]
+    name: str
+    bridge: str
+
+    def __call__(self, obs):
+        kept = PortGone(self.name, self.bridge)(obs)
+        if kept and kept.startswith('kept'):
+            return kept
+        return LinkGone(self.netns, self.name)(obs)
+
+
+@dataclass(frozen=True)
 class BridgeGone:
     """Delete an OVS bridge only when nothing but its own port is left on it."""
     name: str
@@ -388,7 +402,7 @@ def plan_teardown(settings, target=Target()):
                  vs('--', '--if-exists', 'del-port', s.int_bridge, vm.ovs_port),
                  PortGone(vm.ovs_port, s.int_bridge)),
             Step('veth %s / %s' % (vm.ovs_port, vm.bridge_port), ip('link', 'del', vm.ovs_port),
-                 LinkGone(node, vm.ovs_port)),
+                 VmVethGone(node, vm.ovs_port, s.int_bridge)),
             Step('Linux bridge %s' % vm.bridge, ip('link', 'del', vm.bridge),
                  LinuxBridgeGone(node, vm.bridge)),
         ]

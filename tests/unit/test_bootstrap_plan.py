@@ -228,6 +228,12 @@ def test_teardown_keeps_a_namesake_port_on_another_bridge():
     checks = {step.argv[-1]: step.check(obs) for step in P.plan_teardown(C1).steps}
     assert checks['patch-int'] == 'kept: it is on br-other, not br-tun'
     assert checks['patch-tun'] is None and checks['vxlan-ac150c08'] is None
+    # A VM port found on another bridge: neither its del-port nor its veth deletion runs.
+    obs.ports['qvo123'] = OvsPort('qvo123', 'br-other', 12)
+    steps = P.plan_teardown(C1).steps
+    checks = {shlex.join(step.argv): step.check(obs) for step in steps}
+    for argv in ('ovs-vsctl -- --if-exists del-port br-int qvo123', 'ip link del qvo123'):
+        assert checks[argv] == 'kept: it is on br-other, not br-int', argv
 
 
 # --- parsers of real command output -------------------------------------------------------
