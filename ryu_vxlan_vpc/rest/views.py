@@ -11,16 +11,16 @@ def dpid_text(dpid):
     return '%016x' % dpid
 
 
-_NUMBER_RE = re.compile(r'^(?:[0-9]+|0x[0-9a-f]+)$')
+_NUMBER_RE = re.compile(r'[0-9]+|0x[0-9a-f]+')
 DPID_MAX = (1 << 64) - 1
 
 
 def parse_number(value):
     """Decimal or 0x-hex, nothing else (no sign, spaces or '_' that int() would take)."""
     value = value.lower()
-    if not _NUMBER_RE.match(value):
+    if not _NUMBER_RE.fullmatch(value):
         raise ValueError(value)
-    return int(value, 0)
+    return int(value, 16) if value.startswith('0x') else int(value, 10)
 
 
 def parse_dpid(value):
