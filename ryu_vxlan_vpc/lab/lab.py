@@ -20,6 +20,7 @@ from ..ovs_instance import OvsInstance
 from ..ryu_process import RyuManager
 from . import report, topology as topo_mod
 from .ping import ping
+from .report import tun_bridge
 from .topology import NODE_NIC, PHY_BRIDGE, UNDERLAY_BRIDGE, UNDERLAY_MTU
 
 DEFAULT_STATE_DIR = '/run/ryu-vxlan-vpc-lab'
@@ -301,10 +302,10 @@ class Lab:
 
             def connected():
                 self._ryu_check(node_rec)
-                return ovs.vsctl('get', 'controller', node_rec['tun_bridge'],
+                return ovs.vsctl('get', 'controller', tun_bridge(node_rec),
                                  'is_connected').strip() == 'true'
             _wait(connected, CONNECT_TIMEOUT, '%s of %s to connect to its ryu-manager'
-                  % (node_rec['tun_bridge'], node_rec['name']))
+                  % (tun_bridge(node_rec), node_rec['name']))
             node_rec['connected_after'] = round(time.monotonic() - t0, 1)
 
     def expected_flows(self, node_rec, s):
@@ -319,7 +320,7 @@ class Lab:
 
     def flow_count(self, node_rec, cookie=None):
         args = ['cookie=%#x/-1' % cookie] if cookie is not None else []
-        text = self.ovs(node_rec).ofctl('dump-flows', node_rec['tun_bridge'], *args)
+        text = self.ovs(node_rec).ofctl('dump-flows', tun_bridge(node_rec), *args)
         return sum(1 for line in text.splitlines() if 'cookie=' in line)
 
     def _wait_pipelines(self, rec, settings):
@@ -331,7 +332,7 @@ class Lab:
                 self._ryu_check(node_rec)
                 return self.flow_count(node_rec, s.flow_cookie) == want
             _wait(complete, PIPELINE_TIMEOUT, '%d pipeline flows on %s of %s'
-                  % (want, node_rec['tun_bridge'], node_rec['name']))
+                  % (want, tun_bridge(node_rec), node_rec['name']))
             node_rec['pipeline_flows'] = want
 
     def _ping(self, topo):

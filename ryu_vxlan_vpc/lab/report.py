@@ -17,6 +17,11 @@ def cli_name():
     return rel if not rel.startswith('..') else CLI
 
 
+def tun_bridge(node_rec):
+    """The node's br-tun name (records of labs made before it was kept say br-tun)."""
+    return node_rec.get('tun_bridge', 'br-tun')
+
+
 def namespaces():
     """Names of the network namespaces that exist now."""
     return parse_netns(shell.run(['ip', '-j', 'netns', 'list']).stdout)
@@ -42,7 +47,7 @@ def up_report(lab, topo, rec, pings, seconds):
         for n in rec['nodes']:
             say('Controller of %s: ryu-manager pid %d connected after %.1f s, %s holds '
                 '%d pipeline flows (log %s)' % (n['name'], n['ryu']['pid'], n['connected_after'],
-                                                n['tun_bridge'], n['pipeline_flows'],
+                                                tun_bridge(n), n['pipeline_flows'],
                                                 n['ryu']['log']))
     for p in pings:
         say('')
@@ -53,8 +58,8 @@ def up_report(lab, topo, rec, pings, seconds):
     if not rec['standalone_check'] and len(rec['nodes']) > 1:
         n2 = rec['nodes'][1]
         say('')
-        say('$ ovs-ofctl dump-flows %s table=20    # on %s' % (n2['tun_bridge'], n2['name']))
-        say(lab.ovs(n2).ofctl('dump-flows', n2['tun_bridge'], 'table=20').rstrip())
+        say('$ ovs-ofctl dump-flows %s table=20    # on %s' % (tun_bridge(n2), n2['name']))
+        say(lab.ovs(n2).ofctl('dump-flows', tun_bridge(n2), 'table=20').rstrip())
         for query in (['flows', '--table', '20'], ['macs']):
             say('')
             say('$ %s lab exec%s %s ryu-vxlan-vpc %s    # our REST API'
@@ -65,15 +70,15 @@ def up_report(lab, topo, rec, pings, seconds):
         n2 = rec['nodes'][1]
         say('')
         say('$ ovs-appctl fdb/show %s    # on %s: MACs it learned on its own'
-            % (n2['tun_bridge'], n2['name']))
-        say(lab.ovs(n2).appctl('fdb/show', n2['tun_bridge']).rstrip())
+            % (tun_bridge(n2), n2['name']))
+        say(lab.ovs(n2).appctl('fdb/show', tun_bridge(n2)).rstrip())
     flag = lab.state_flag()
     me = cli_name()
     say('')
     say('Look around:')
     say('  %s lab status%s' % (me, flag))
     say('  %s lab exec%s compute2 ovs-ofctl dump-flows %s'
-        % (me, flag, rec['nodes'][1]['tun_bridge']))
+        % (me, flag, rec['nodes'][1].get('tun_bridge', 'br-tun')))
     if not rec['standalone_check']:
         say('  %s lab exec%s compute2 ryu-vxlan-vpc vpcs' % (me, flag))
     say('  %s lab exec%s compute1 ovs-vsctl show' % (me, flag))
@@ -108,13 +113,13 @@ def status(lab):
         if len(pids) == 2:
             try:
                 if ryu:
-                    conn = ovs.vsctl('get', 'controller', n['tun_bridge'],
+                    conn = ovs.vsctl('get', 'controller', tun_bridge(n),
                                      'is_connected').strip()
                     parts.append('connected' if conn == 'true' else 'NOT CONNECTED')
                     healthy &= conn == 'true'
                 s = config.load_file(n['config'])
                 parts.append('%s flows: %d total, %d pipeline, %d learned' % (
-                    n['tun_bridge'], lab.flow_count(n), lab.flow_count(n, s.flow_cookie),
+                    tun_bridge(n), lab.flow_count(n), lab.flow_count(n, s.flow_cookie),
                     lab.flow_count(n, s.learn_cookie)))
             except (shell.CommandError, config.ConfigError) as exc:
                 parts.append('unreadable: %s' % str(exc).splitlines()[0])
