@@ -17,13 +17,11 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
-import uuid
 
 from ryu_vxlan_vpc.config import Vpc, tunnel_port_name
 from ryu_vxlan_vpc.flows import text
-from ryu_vxlan_vpc.ovs_instance import OvsInstance
+from ryu_vxlan_vpc.ovs_instance import private_ovs
 from ryu_vxlan_vpc.pipeline import br_tun
 from ryu_vxlan_vpc.ryu_process import RyuManager
 from ryu_vxlan_vpc.shell import run
@@ -86,67 +84,60 @@ def main():
     if not 1 <= args.vpcs <= 4094:
         raise SystemExit('--vpcs %d: a node has local VLANs 1..4094' % args.vpcs)
 
-    netns = 'bench-%s' % uuid.uuid4().hex[:6]
-    workdir = tempfile.mkdtemp(prefix='ryu-vxlan-vpc-bench-')
-    ovs, ryu = OvsInstance(os.path.join(workdir, 'ovs'), netns), None
-    run(['ip', 'netns', 'add', netns])
-    try:
-        run(['ip', 'link', 'set', 'lo', 'up'], netns=netns)
-        ovs.start()
-        build_br_tun(ovs, args.tunnels)
-        conf = os.path.join(workdir, 'node.conf')
-        with open(conf, 'w') as f:
-            f.write('[vxlan_vpc]\nlocal_ip = 172.21.12.163\nremote_ips = %s\nvpcs = %s\n' % (
-                ', '.join(remote(i) for i in range(args.tunnels + 1)),
-                ', '.join('%#x:%d' % (v.vni, v.local_vlan) for v in vpcs(args.vpcs))))
+    with private_ovs('bench') as (ovs, workdir):
+        netns, ryu = ovs.netns, None
+        try:
+            build_br_tun(ovs, args.tunnels)
+            conf = os.path.join(workdir, 'node.conf')
+            with open(conf, 'w') as f:
+                f.write('[vxlan_vpc]\nlocal_ip = 172.21.12.163\nremote_ips = %s\nvpcs = %s\n' % (
+                    ', '.join(remote(i) for i in range(args.tunnels + 1)),
+                    ', '.join('%#x:%d' % (v.vni, v.local_vlan) for v in vpcs(args.vpcs))))
 
-        def start_app(log):
-            return RyuManager(netns, conf, os.path.join(workdir, log)).start()
+            def start_app(log):
+                return RyuManager(netns, conf, os.path.join(workdir, log)).start()
 
-        ryu = start_app('ryu1.log')
-        first = wait_log(ryu, 1, 300)
-        ryu.stop()
-        ryu = start_app('ryu2.log')
-        restart = wait_log(ryu, 1, 300)
-        add_tunnel(ovs, args.tunnels)
-        added = wait_log(ryu, 2, 300)
-        total = count_flows(ovs, 'br-tun')
-        if total != int(added[0]):
-            raise SystemExit('br-tun holds %d flows, the app says %s' % (total, added[0]))
-
-        # The reference: the same flow set, loaded by ovs-ofctl in one bundle.
-        state = br_tun.BrTunState(patch_int_ofport=1, tunnel_ofports=tuple(
-            range(2, args.tunnels + 3)), vpcs=tuple(vpcs(args.vpcs)))
-        flows = br_tun.build(state)
-        flows_file = os.path.join(workdir, 'flows.txt')
-        with open(flows_file, 'w') as f:
-            f.writelines(text.render(flow) + '\n' for flow in flows)
-        ovs.vsctl('add-br', 'br-ref', '--', 'set', 'bridge', 'br-ref', 'datapath_type=netdev',
-                  'fail-mode=secure')
-        start = time.perf_counter()
-        run(['ovs-ofctl', '-O', 'OpenFlow13', '--bundle', 'add-flows', ovs.mgmt('br-ref'),
-             flows_file], netns=netns, env=ovs.env, timeout=600)
-        ref_s = time.perf_counter() - start
-        if count_flows(ovs, 'br-ref') != len(flows):
-            raise SystemExit('br-ref holds %d flows, wanted %d'
-                             % (count_flows(ovs, 'br-ref'), len(flows)))
-
-        print('br-tun: %d VPCs, %d then %d tunnels -> %s then %s pipeline flows'
-              % (args.vpcs, args.tunnels, args.tunnels + 1, first[0], added[0]))
-        print('%-44s %8s %8s %8s %s' % ('what', 'seconds', 'added', 'removed', 'how'))
-        for name, row in (('app: first sync after connect', first),
-                          ('app: resync after restart (nothing to do)', restart),
-                          ('app: tunnel port added', added)):
-            print('%-44s %8.3f %8s %8s %s' % (name, float(row[5]), row[1], row[2], row[4]))
-        print('%-44s %8.3f %8d %8s %s' % ('ovs-ofctl --bundle add-flows (reference)', ref_s,
-                                          len(flows), '-', 'one bundle'))
-        print('first sync / ovs-ofctl: %.1fx' % (float(first[5]) / ref_s))
-    finally:
-        if ryu:
+            ryu = start_app('ryu1.log')
+            first = wait_log(ryu, 1, 300)
             ryu.stop()
-        ovs.stop()
-        run(['ip', 'netns', 'del', netns], check=False)
-        run(['rm', '-rf', workdir], check=False)
+            ryu = start_app('ryu2.log')
+            restart = wait_log(ryu, 1, 300)
+            add_tunnel(ovs, args.tunnels)
+            added = wait_log(ryu, 2, 300)
+            total = count_flows(ovs, 'br-tun')
+            if total != int(added[0]):
+                raise SystemExit('br-tun holds %d flows, the app says %s' % (total, added[0]))
+
+            # The reference: the same flow set, loaded by ovs-ofctl in one bundle.
+            state = br_tun.BrTunState(patch_int_ofport=1, tunnel_ofports=tuple(
+                range(2, args.tunnels + 3)), vpcs=tuple(vpcs(args.vpcs)))
+            flows = br_tun.build(state)
+            flows_file = os.path.join(workdir, 'flows.txt')
+            with open(flows_file, 'w') as f:
+                f.writelines(text.render(flow) + '\n' for flow in flows)
+            ovs.vsctl('add-br', 'br-ref', '--', 'set', 'bridge', 'br-ref', 'datapath_type=netdev',
+                      'fail-mode=secure')
+            start = time.perf_counter()
+            run(['ovs-ofctl', '-O', 'OpenFlow13', '--bundle', 'add-flows', ovs.mgmt('br-ref'),
+                 flows_file], netns=netns, env=ovs.env, timeout=600)
+            ref_s = time.perf_counter() - start
+            if count_flows(ovs, 'br-ref') != len(flows):
+                raise SystemExit('br-ref holds %d flows, wanted %d'
+                                 % (count_flows(ovs, 'br-ref'), len(flows)))
+
+            print('br-tun: %d VPCs, %d then %d tunnels -> %s then %s pipeline flows'
+                  % (args.vpcs, args.tunnels, args.tunnels + 1, first[0], added[0]))
+            print('%-44s %8s %8s %8s %s' % ('what', 'seconds', 'added', 'removed', 'how'))
+            for name, row in (('app: first sync after connect', first),
+                              ('app: resync after restart (nothing to do)', restart),
+                              ('app: tunnel port added', added)):
+                print('%-44s %8.3f %8s %8s %s' % (name, float(row[5]), row[1], row[2], row[4]))
+            print('%-44s %8.3f %8d %8s %s' % ('ovs-ofctl --bundle add-flows (reference)', ref_s,
+                                              len(flows), '-', 'one bundle'))
+            print('first sync / ovs-ofctl: %.1fx' % (float(first[5]) / ref_s))
+        finally:
+            if ryu:
+                ryu.stop()
 
 
 if __name__ == '__main__':

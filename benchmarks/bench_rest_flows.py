@@ -16,13 +16,11 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.netns import http_get
-from ryu_vxlan_vpc.ovs_instance import OvsInstance
+from ryu_vxlan_vpc.ovs_instance import private_ovs
 from ryu_vxlan_vpc.ryu_process import RyuManager
 from ryu_vxlan_vpc.shell import run
 
@@ -91,68 +89,61 @@ def main():
     if os.geteuid() != 0:
         raise SystemExit('run as root (it creates a network namespace and an OVS instance)')
 
-    netns = 'bench-%s' % uuid.uuid4().hex[:6]
-    workdir = tempfile.mkdtemp(prefix='ryu-vxlan-vpc-bench-')
-    ovs, ryu = OvsInstance(os.path.join(workdir, 'ovs'), netns), None
-    run(['ip', 'netns', 'add', netns])
-    try:
-        run(['ip', 'link', 'set', 'lo', 'up'], netns=netns)
-        ovs.start()
-        build_bridge(ovs)
-        conf = os.path.join(workdir, 'node.conf')
-        with open(conf, 'w') as f:
-            f.write(CONF)
-        ryu = RyuManager(netns, conf, os.path.join(workdir, 'ryu.log'),
-                         extra=['--wsapi-port', '8080']).start()
-        wait(lambda: 'pipeline in sync' in ryu.log(), 60, 'the app to install the pipeline')
+    with private_ovs('bench') as (ovs, workdir):
+        netns, ryu = ovs.netns, None
+        try:
+            build_bridge(ovs)
+            conf = os.path.join(workdir, 'node.conf')
+            with open(conf, 'w') as f:
+                f.write(CONF)
+            ryu = RyuManager(netns, conf, os.path.join(workdir, 'ryu.log'),
+                             extra=['--wsapi-port', '8080']).start()
+            wait(lambda: 'pipeline in sync' in ryu.log(), 60, 'the app to install the pipeline')
 
-        flows_file = os.path.join(workdir, 'flows.txt')
-        with open(flows_file, 'w') as f:
-            f.writelines(LEARNED % mac(i) for i in range(args.flows))
-        start = time.perf_counter()
-        run(['ovs-ofctl', '-O', 'OpenFlow13', '--bundle', 'add-flows', ovs.mgmt('br-tun'),
-             flows_file], netns=netns, env=ovs.env, timeout=600)
-        load_s = time.perf_counter() - start
-        total = args.flows + PIPELINE_FLOWS
+            flows_file = os.path.join(workdir, 'flows.txt')
+            with open(flows_file, 'w') as f:
+                f.writelines(LEARNED % mac(i) for i in range(args.flows))
+            start = time.perf_counter()
+            run(['ovs-ofctl', '-O', 'OpenFlow13', '--bundle', 'add-flows', ovs.mgmt('br-tun'),
+                 flows_file], netns=netns, env=ovs.env, timeout=600)
+            load_s = time.perf_counter() - start
+            total = args.flows + PIPELINE_FLOWS
 
-        def ofctl():
-            return ovs.ofctl('dump-flows', 'br-tun')
+            def ofctl():
+                return ovs.ofctl('dump-flows', 'br-tun')
 
-        def rest(fmt):
-            status, _, body = http_get(netns, 'http://127.0.0.1:8080/vxlan-vpc/flows?format='
-                                       + fmt, timeout=600)
-            if status != 200:
-                raise SystemExit('REST answered %s: %s' % (status, body[:300]))
-            return body
+            def rest(fmt):
+                status, _, body = http_get(netns, 'http://127.0.0.1:8080/vxlan-vpc/flows?format='
+                                           + fmt, timeout=600)
+                if status != 200:
+                    raise SystemExit('REST answered %s: %s' % (status, body[:300]))
+                return body
 
-        o_best, o_med, o_out = timed(ofctl, args.rounds)
-        t_best, t_med, t_out = timed(lambda: rest('text'), args.rounds)
-        j_best, j_med, j_out = timed(lambda: rest('json'), args.rounds)
-        counts = (len(text.parse_dump(o_out)), len(text.parse_dump(t_out)),
-                  json.loads(j_out)['count'])
-        if counts != (total, total, total):
-            raise SystemExit('flow counts differ: ofctl/text/json = %s, expected %d'
-                             % (counts, total))
-        rss = peak_rss_mib(ryu.proc.pid)
+            o_best, o_med, o_out = timed(ofctl, args.rounds)
+            t_best, t_med, t_out = timed(lambda: rest('text'), args.rounds)
+            j_best, j_med, j_out = timed(lambda: rest('json'), args.rounds)
+            counts = (len(text.parse_dump(o_out)), len(text.parse_dump(t_out)),
+                      json.loads(j_out)['count'])
+            if counts != (total, total, total):
+                raise SystemExit('flow counts differ: ofctl/text/json = %s, expected %d'
+                                 % (counts, total))
+            rss = peak_rss_mib(ryu.proc.pid)
 
-        print('br-tun flows: %d (%d learned-style + %d pipeline); loaded in %.2fs with '
-              'ovs-ofctl --bundle' % (total, args.flows, PIPELINE_FLOWS, load_s))
-        print('%-36s %9s %9s %9s' % ('method (best of %d)' % args.rounds, 'best s', 'median s',
-                                      'x ofctl'))
-        for name, best, med in (('ovs-ofctl dump-flows (reference)', o_best, o_med),
-                                ('GET /vxlan-vpc/flows?format=text', t_best, t_med),
-                                ('GET /vxlan-vpc/flows (JSON)', j_best, j_med)):
-            print('%-36s %9.3f %9.3f %9.1f' % (name, best, med, best / o_best))
-        print('throughput: ovs-ofctl %.0f flows/s, REST text %.0f flows/s, REST JSON %.0f '
-              'flows/s' % (total / o_best, total / t_best, total / j_best))
-        print('ryu-manager peak RSS: %.0f MiB; JSON body %.1f MiB, text body %.1f MiB'
-              % (rss, len(j_out) / 2**20, len(t_out) / 2**20))
-    finally:
-        if ryu:
-            ryu.stop()
-        ovs.stop()
-        run(['ip', 'netns', 'del', netns], check=False)
-        run(['rm', '-rf', workdir], check=False)
+            print('br-tun flows: %d (%d learned-style + %d pipeline); loaded in %.2fs with '
+                  'ovs-ofctl --bundle' % (total, args.flows, PIPELINE_FLOWS, load_s))
+            header = ('method (best of %d)' % args.rounds, 'best s', 'median s', 'x ofctl')
+            print('%-36s %9s %9s %9s' % header)
+            for name, best, med in (('ovs-ofctl dump-flows (reference)', o_best, o_med),
+                                    ('GET /vxlan-vpc/flows?format=text', t_best, t_med),
+                                    ('GET /vxlan-vpc/flows (JSON)', j_best, j_med)):
+                print('%-36s %9.3f %9.3f %9.1f' % (name, best, med, best / o_best))
+            print('throughput: ovs-ofctl %.0f flows/s, REST text %.0f flows/s, REST JSON %.0f '
+                  'flows/s' % (total / o_best, total / t_best, total / j_best))
+            print('ryu-manager peak RSS: %.0f MiB; JSON body %.1f MiB, text body %.1f MiB'
+                  % (rss, len(j_out) / 2**20, len(t_out) / 2**20))
+        finally:
+            if ryu:
+                ryu.stop()
 
 
 if __name__ == '__main__':

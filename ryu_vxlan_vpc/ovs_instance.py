@@ -6,8 +6,12 @@ set for ovs-vswitchd and for every ovs-vsctl/ovs-ofctl call aimed at the instanc
 otherwise the bridges' ``.mgmt`` sockets of all instances collide in /var/run/openvswitch.
 Used by the lab and by the tests; nothing here is specific to our pipeline.
 """
+import contextlib
 import os
+import shutil
+import tempfile
 import time
+import uuid
 
 from . import procs
 from .shell import CommandError, run
@@ -111,3 +115,23 @@ class OvsInstance:
             if time.monotonic() > deadline:
                 raise TimeoutError('port %s has no ofport after %ss' % (port, timeout))
             time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def private_ovs(prefix):
+    """A fresh network namespace (lo up) with an OVS of its own, removed on exit.
+
+    Yields (OvsInstance, work directory); for benchmarks and scripts (tests use fixtures).
+    """
+    netns = '%s-%s' % (prefix, uuid.uuid4().hex[:6])
+    workdir = tempfile.mkdtemp(prefix='ryu-vxlan-vpc-%s-' % prefix)
+    ovs = OvsInstance(os.path.join(workdir, 'ovs'), netns)
+    run(['ip', 'netns', 'add', netns])
+    try:
+        run(['ip', 'link', 'set', 'lo', 'up'], netns=netns)
+        ovs.start()
+        yield ovs, workdir
+    finally:
+        ovs.stop()
+        run(['ip', 'netns', 'del', netns], check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
