@@ -27,6 +27,7 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_common, ofproto_v1_3
 
 from . import config
+from .config import TUNNEL_PREFIX
 from .flows.text import render
 from .ofp import decode, encode, send
 from .pipeline import br_tun, sync, tables
@@ -36,7 +37,6 @@ LOG = logging.getLogger('ryu_vxlan_vpc.app')
 
 config.register_opts(cfg.CONF)
 
-TUNNEL_PREFIX = 'vxlan-'
 STATS_TIMEOUT = 120  # seconds for a whole flow dump; 100k flows take about 10 s here
 RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds before retrying a failed sync; then every 30 s
 DESCRIBE_ATTEMPTS = 5  # port descriptions per connect while port events keep arriving
@@ -53,7 +53,7 @@ class _FlowDump:
 
 
 class Switch:
-    """A connected datapath: its ports by name, and what was last synced to it."""
+    """A connected datapath: its ports by name, and the bookkeeping of its syncs."""
 
     def __init__(self, datapath):
         self.datapath = datapath
@@ -106,12 +106,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         return switch.described and self.settings.patch_int_port in switch.ports
 
     def state_of(self, switch):
-        s = self.settings
-        return br_tun.BrTunState(
-            patch_int_ofport=switch.ports[s.patch_int_port],
-            tunnel_ofports=tuple(switch.tunnel_ports().values()), vpcs=s.vpcs,
-            flow_cookie=s.flow_cookie, learn_cookie=s.learn_cookie,
-            learn_hard_timeout=s.learn_hard_timeout)
+        return br_tun.BrTunState.of(self.settings, switch.ports[self.settings.patch_int_port],
+                                    switch.tunnel_ports().values())
 
     def dump_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """The flows the switch holds now (a flow-stats request), as FlowStats."""
@@ -212,10 +208,11 @@ class VxlanVpcApp(app_manager.RyuApp):
             return
         LOG.info('switch %016x: port %s %s', switch.dpid, name,
                  'removed' if after is None else 'is ofport %d' % after)
-        if before is not None and name.startswith(TUNNEL_PREFIX) and self.is_br_tun(switch):
+        if not self.is_br_tun(switch):
+            return
+        if before is not None and name.startswith(TUNNEL_PREFIX):
             self._forget_learned(switch, name, before)
-        if self.is_br_tun(switch):
-            self._request_sync(switch)
+        self._request_sync(switch)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def _error(self, ev):

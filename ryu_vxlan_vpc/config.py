@@ -49,6 +49,7 @@ OPTS = [
 ]
 
 MAX_IFNAME = 15  # IFNAMSIZ - 1
+TUNNEL_PREFIX = 'vxlan-'  # every br-tun port named so is a tunnel (the app relies on it)
 VNI_MAX = (1 << 24) - 1
 VLAN_MAX = 4094
 COOKIE_MAX = (1 << 64) - 2  # all ones is reserved by OpenFlow
@@ -126,12 +127,12 @@ class Settings:
 
 def tunnel_port_name(remote_ip):
     """``vxlan-`` + the remote IPv4 in 8 hex digits: 172.21.12.8 -> vxlan-ac150c08."""
-    return 'vxlan-%08x' % int(ipaddress.IPv4Address(remote_ip))
+    return '%s%08x' % (TUNNEL_PREFIX, int(ipaddress.IPv4Address(remote_ip)))
 
 
 def remote_ip_of_port(name):
     """Inverse of tunnel_port_name, or None for other names (e.g. the article's vxlan-01)."""
-    m = re.match(r'^vxlan-([0-9a-f]{8})$', name)
+    m = re.match(r'^%s([0-9a-f]{8})$' % re.escape(TUNNEL_PREFIX), name)
     return str(ipaddress.IPv4Address(int(m.group(1), 16))) if m else None
 
 
@@ -290,8 +291,9 @@ def _settings_from(conf):
         name = check_ifname(option, group[option])
         if name in names:
             raise ConfigError(option, name, 'same name as %s' % names[name])
-        if name.startswith('vxlan-'):
-            raise ConfigError(option, name, 'the prefix "vxlan-" is reserved for tunnel ports')
+        if name.startswith(TUNNEL_PREFIX):
+            raise ConfigError(option, name, 'the prefix "%s" is reserved for tunnel ports'
+                              % TUNNEL_PREFIX)
         names[name] = option
     flow_cookie = _int('flow_cookie', group.flow_cookie, 1, COOKIE_MAX, 'cookie')
     learn_cookie = _int('learn_cookie', group.learn_cookie, 1, COOKIE_MAX, 'cookie')

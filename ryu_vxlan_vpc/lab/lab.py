@@ -17,6 +17,7 @@ from ..bootstrap import apply, plan_bootstrap
 from ..bootstrap.plan import Target
 from ..config import tunnel_port_name
 from ..ovs_instance import OvsInstance
+from ..pipeline import br_tun
 from ..ryu_process import RyuManager
 from . import report, topology as topo_mod
 from .ping import ping
@@ -45,14 +46,10 @@ def ryu_manager_path():
 
 
 def _wait(predicate, timeout, what, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise LabError('timed out after %.0f s waiting for %s' % (timeout, what))
-        time.sleep(interval)
+    value = procs.poll(predicate, timeout, interval)
+    if not value:
+        raise LabError('timed out after %.0f s waiting for %s' % (timeout, what))
+    return value
 
 
 def find_config_dir():
@@ -309,13 +306,9 @@ class Lab:
             node_rec['connected_after'] = round(time.monotonic() - t0, 1)
 
     def expected_flows(self, node_rec, s):
-        from ..pipeline import br_tun
         ovs = self.ovs(node_rec)
-        state = br_tun.BrTunState(
-            patch_int_ofport=ovs.ofport(s.patch_int_port),
-            tunnel_ofports=tuple(ovs.ofport(tunnel_port_name(ip)) for ip in s.remote_ips),
-            vpcs=s.vpcs, flow_cookie=s.flow_cookie, learn_cookie=s.learn_cookie,
-            learn_hard_timeout=s.learn_hard_timeout)
+        state = br_tun.BrTunState.of(s, ovs.ofport(s.patch_int_port),
+                                     (ovs.ofport(tunnel_port_name(ip)) for ip in s.remote_ips))
         return len(br_tun.build(state))
 
     def flow_count(self, node_rec, cookie=None):

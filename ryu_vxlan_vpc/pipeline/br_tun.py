@@ -37,6 +37,14 @@ class BrTunState:
         # Order-free: the same ports in another order are the same state.
         object.__setattr__(self, 'tunnel_ofports', tuple(sorted(set(self.tunnel_ofports))))
 
+    @classmethod
+    def of(cls, settings, patch_int_ofport, tunnel_ofports):
+        """The state of a node configured by ``settings`` with these port numbers."""
+        return cls(patch_int_ofport=patch_int_ofport, tunnel_ofports=tuple(tunnel_ofports),
+                   vpcs=settings.vpcs, flow_cookie=settings.flow_cookie,
+                   learn_cookie=settings.learn_cookie,
+                   learn_hard_timeout=settings.learn_hard_timeout)
+
 
 def _flow(state, table, priority, actions, **match):
     return Flow(table=table, priority=priority, match=Match(**match),
