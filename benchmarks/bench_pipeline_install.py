@@ -22,6 +22,7 @@ import time
 from ryu_vxlan_vpc.config import Vpc, tunnel_port_name
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.ovs_instance import private_ovs
+from ryu_vxlan_vpc.procs import poll
 from ryu_vxlan_vpc.pipeline import br_tun
 from ryu_vxlan_vpc.ryu_process import RyuManager
 from ryu_vxlan_vpc.shell import run
@@ -65,13 +66,11 @@ def count_flows(ovs, bridge, cookie=0x79):
 
 def wait_log(ryu, n, timeout):
     """The n-th 'pipeline in sync' line of the app's log, parsed."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = TOOK_RE.findall(ryu.log())
-        if len(found) >= n:
-            return found[n - 1]
-        time.sleep(0.2)
-    raise SystemExit('timed out waiting for sync %d; log tail:\n%s' % (n, ryu.log()[-2000:]))
+    found = poll(lambda: TOOK_RE.findall(ryu.log())[n - 1:], timeout)
+    if not found:
+        raise SystemExit('timed out waiting for sync %d; log tail:\n%s'
+                         % (n, ryu.log()[-2000:]))
+    return found[0]
 
 
 def main():

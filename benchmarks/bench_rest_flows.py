@@ -21,6 +21,7 @@ import time
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.netns import http_get
 from ryu_vxlan_vpc.ovs_instance import private_ovs
+from ryu_vxlan_vpc.procs import poll
 from ryu_vxlan_vpc.ryu_process import RyuManager
 from ryu_vxlan_vpc.shell import run
 
@@ -73,12 +74,8 @@ def build_bridge(ovs):
 
 
 def wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise SystemExit('timed out waiting for %s' % what)
+    if not poll(predicate, timeout):
+        raise SystemExit('timed out waiting for %s' % what)
 
 
 def main():

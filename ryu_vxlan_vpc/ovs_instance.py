@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import tempfile
-import time
 import uuid
 
 from . import procs
@@ -104,24 +103,23 @@ class OvsInstance:
 
     def ofport(self, port, timeout=10.0):
         """The OpenFlow port number OVS gave ``port``, waiting until it has one."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def assigned():
             try:
                 value = self.vsctl('get', 'Interface', port, 'ofport').strip()
             except CommandError:
-                value = ''
-            if value.lstrip('-').isdigit() and int(value) > 0:
-                return int(value)
-            if time.monotonic() > deadline:
-                raise TimeoutError('port %s has no ofport after %ss' % (port, timeout))
-            time.sleep(0.1)
+                return None
+            return int(value) if value.lstrip('-').isdigit() and int(value) > 0 else None
+        ofport = procs.poll(assigned, timeout, interval=0.1)
+        if ofport is None:
+            raise TimeoutError('port %s has no ofport after %ss' % (port, timeout))
+        return ofport
 
 
 @contextlib.contextmanager
 def private_ovs(prefix):
     """A fresh network namespace (lo up) with an OVS of its own, removed on exit.
 
-    Yields (OvsInstance, work directory); for benchmarks and scripts (tests use fixtures).
+    Yields (OvsInstance, work directory). The tests' `node` fixture and the benchmarks use it.
     """
     netns = '%s-%s' % (prefix, uuid.uuid4().hex[:6])
     workdir = tempfile.mkdtemp(prefix='ryu-vxlan-vpc-%s-' % prefix)

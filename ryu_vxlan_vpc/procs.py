@@ -21,6 +21,17 @@ def alive(pid, started=None):
     return now is not None and (started is None or now == started)
 
 
+def poll(predicate, timeout, interval=0.2):
+    """Call ``predicate`` until it returns something truthy or ``timeout`` seconds pass;
+    returns its last value (falsy on timeout), so callers raise their own error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 def reap(pid):
     """Collect ``pid`` if it is our child (tests run the lab in-process)."""
     try:

@@ -2,12 +2,12 @@
 import os
 import shutil
 import sys
-import time
 
 import pytest
 
 # Re-exported: the package owns these so the lab and the benchmarks share them.
 from ryu_vxlan_vpc.netns import http_get, inside_netns  # noqa: F401
+from ryu_vxlan_vpc.procs import poll
 from ryu_vxlan_vpc.ryu_process import RyuManager  # noqa: F401
 
 # CI sets this so that a missing privilege or package fails the run instead of skipping.
@@ -36,11 +36,8 @@ def require_real():
 
 def wait_for(predicate, timeout, what, interval=0.2):
     """Poll ``predicate`` until it returns a truthy value; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError('timed out after %ss waiting for %s (last: %r)' % (timeout, what, last))
+    last = poll(predicate, timeout, interval)
+    if not last:
+        raise AssertionError('timed out after %ss waiting for %s (last: %r)'
+                             % (timeout, what, last))
+    return last

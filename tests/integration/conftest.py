@@ -1,27 +1,16 @@
-import uuid
-
 import pytest
 
 from article_node import COMPUTE1_CONF, OFP_PORT, build_article_br_tun
 from realenv import RyuManager, require_real
-from ryu_vxlan_vpc.ovs_instance import OvsInstance
-from ryu_vxlan_vpc.shell import run
+from ryu_vxlan_vpc.ovs_instance import private_ovs
 
 
 @pytest.fixture
-def node(tmp_path):
+def node():
     """A network namespace with a private OVS; both removed afterwards, pass or fail."""
     require_real()
-    netns = 't3-%s' % uuid.uuid4().hex[:8]
-    run(['ip', 'netns', 'add', netns])
-    ovs = OvsInstance(str(tmp_path / 'ovs'), netns)
-    try:
-        run(['ip', 'link', 'set', 'lo', 'up'], netns=netns)
-        ovs.start()
+    with private_ovs('t3') as (ovs, _):
         yield ovs
-    finally:
-        ovs.stop()
-        run(['ip', 'netns', 'del', netns], check=False)
 
 
 @pytest.fixture
