@@ -2,17 +2,19 @@
 
 ``ryu-manager --config-file FILE ryu_vxlan_vpc.app`` (OpenFlow 1.3 + Nicira extensions).
 
-The app is a thin shell around ``pipeline.br_tun.build``:
-- switch events become state: the ports of every connected datapath, by name;
-- a datapath holding a port named ``patch_int_port`` is a br-tun; every ``vxlan-*``
-  port on it is a tunnel;
-- whenever that state changes (connect, reconnect, port added/removed) a resync reads
-  back the flows carrying ``flow_cookie``, adds what is missing or different and deletes
-  what is no longer wanted (add before delete, so traffic keeps flowing). Flows with
-  other cookies are never touched, except learned flows (``learn_cookie``) that point
-  at a tunnel port that went away.
+The app adapts Ryu to the Ryu-free core (``core.switches.Controller``), which decides
+which switch is br-tun and what a sync sends:
+- switch events become the core's state: the ports of every connected datapath, by name;
+- the node's intent (VPCs with local VLANs, remote VTEPs, VM port bindings) comes from
+  the config file (re-read on SIGHUP) or from the etcd registry (``registry.follow``);
+- whenever either changes, a resync reads back the flows carrying ``flow_cookie`` and
+  sends the core's plan as one atomic bundle; in registry mode ``core.ports`` also says
+  which tunnel ports and VM port tags to change in OVSDB (``ports_agent``).
+Flows with other cookies are never touched, except learned flows (``learn_cookie``) that
+the installed pipeline shows to be stale (their tunnel or their VPC went away).
 """
 import logging
+import signal
 import sys
 import time
 
@@ -27,11 +29,13 @@ from ryu.lib import hub
 from ryu.ofproto import ofproto_common, ofproto_v1_3
 
 from . import config
-from .config import TUNNEL_PREFIX
+from .core import intent as intents
+from .core.switches import Controller
 from .flows.text import render
 from .ofp import decode, encode, send
-from .pipeline import br_tun, sync, tables
+from .ports_agent import PortsAgent
 from .rest import api as rest_api
+from .sync_report import SyncReport
 
 LOG = logging.getLogger('ryu_vxlan_vpc.app')
 
@@ -40,6 +44,7 @@ config.register_opts(cfg.CONF)
 STATS_TIMEOUT = 120  # seconds for a whole flow dump; 100k flows take about 10 s here
 RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds before retrying a failed sync; then every 30 s
 DESCRIBE_ATTEMPTS = 5  # port descriptions per connect while port events keep arriving
+LOGGED_FLOWS = 20      # flow changes of one sync logged one by one at INFO; the rest DEBUG
 
 
 class _FlowDump:
@@ -53,12 +58,11 @@ class _FlowDump:
 
 
 class Switch:
-    """A connected datapath: its ports by name, and the bookkeeping of its syncs."""
+    """A connected datapath and the bookkeeping of its syncs; its ports are the core's."""
 
-    def __init__(self, datapath):
+    def __init__(self, datapath, view):
         self.datapath = datapath
-        self.ports = {}                # name -> ofport, once described
-        self.described = False         # the port description reply is in
+        self.view = view               # core.switches.SwitchView: ports by name
         self.port_events = 0           # port-status events seen (to detect races)
         self.rejected = 0              # OpenFlow errors the switch sent us
         self.bundles = True            # until the switch refuses to open one
@@ -66,13 +70,18 @@ class Switch:
         self.syncing = False
         self.wake = hub.Event()        # set by a new sync request
         self.watched = None            # xids of the flow changes in flight, while a sync runs
+        self.last_sync = None          # SyncReport of the last successful sync
 
     @property
     def dpid(self):
         return self.datapath.id
 
+    @property
+    def ports(self):
+        return self.view.ports
+
     def tunnel_ports(self):
-        return {name: no for name, no in self.ports.items() if name.startswith(TUNNEL_PREFIX)}
+        return self.view.tunnel_ports()
 
 
 class VxlanVpcApp(app_manager.RyuApp):
@@ -91,23 +100,64 @@ class VxlanVpcApp(app_manager.RyuApp):
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
+        file_intent = None if self.settings.registry else intents.from_settings(self.settings)
+        self.core = Controller(self.settings, file_intent)
+        self.ports_agent = PortsAgent(self.settings, self._intent_changed)
         _rest_on_loopback_by_default()
         rest_api.register(kwargs['wsgi'], self)
-        LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s; programming the bridge with port %r',
-                 self.settings.local_ip,
-                 ', '.join('%#x->vlan %d' % (v.vni, v.local_vlan) for v in self.settings.vpcs)
-                 or 'none', self.settings.patch_int_port)
+        if self.settings.registry:
+            LOG.info('ryu_vxlan_vpc: node %s, local_ip=%s; VPCs, nodes and VM ports from the '
+                     'registry at %s (prefix %s); OVSDB %s', self.settings.node_name,
+                     self.settings.local_ip, ','.join(self.settings.etcd_endpoints),
+                     self.settings.registry_prefix, self.settings.ovsdb_connection)
+            hub.spawn(self.ports_agent.run_registry)
+        else:
+            LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s from the config file (SIGHUP re-reads '
+                     'vpcs and remote_ips)', self.settings.local_ip, _vpcs_text(file_intent))
+            signal.signal(signal.SIGHUP, lambda *_: hub.spawn(self._reload_config))
+        LOG.info('programming the bridge with port %r', self.settings.patch_int_port)
+
+    @property
+    def intent(self):
+        return self.core.intent
+
+    def _intent_changed(self, intent):
+        """The ports agent or a reload has a new intent: sync the switches it changes."""
+        for dpid in self.core.set_intent(intent):
+            switch = self.switches.get(dpid)
+            if switch is not None:
+                self._request_sync(switch)
+
+    def _reload_config(self):
+        """SIGHUP in file mode: apply new vpcs and remote_ips without a restart."""
+        try:
+            cfg.CONF.reload_config_files()
+            new = config.settings_from(cfg.CONF)
+        except (config.ConfigError, oslo_cfg.Error, ValueError) as exc:
+            LOG.error('SIGHUP: config not reloaded, still running the previous one: %s', exc)
+            return
+        if new.registry:
+            LOG.error('SIGHUP: etcd_endpoints is now set; switching to the registry needs a '
+                      'restart. Still running the previous config.')
+            return
+        others = config.changed_options(self.settings, new, ('vpcs', 'remote_ips'))
+        if others:
+            LOG.warning('SIGHUP: %s changed; only vpcs and remote_ips apply without a restart',
+                        ', '.join(others))
+        old_intent, intent = self.core.intent, intents.from_settings(new)
+        self.settings = config.replace_intent(self.settings, new)
+        self.core.settings = self.settings
+        self.ports_agent.settings = self.settings
+        LOG.info('SIGHUP: %s', intents.describe_change(old_intent, intent))
+        self._intent_changed(intent)
+        self.ports_agent.apply_tunnels(intent)
 
     # --- what REST and tests ask -----------------------------------------------------
     def br_tun_switches(self):
-        return [sw for sw in self.switches.values() if self.is_br_tun(sw)]
+        return [sw for sw in self.switches.values() if self.core.is_br_tun(sw.dpid)]
 
     def is_br_tun(self, switch):
-        return switch.described and self.settings.patch_int_port in switch.ports
-
-    def state_of(self, switch):
-        return br_tun.BrTunState.of(self.settings, switch.ports[self.settings.patch_int_port],
-                                    switch.tunnel_ports().values())
+        return self.core.is_br_tun(switch.dpid)
 
     def dump_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """The flows the switch holds now (a flow-stats request), as FlowStats."""
@@ -146,6 +196,7 @@ class VxlanVpcApp(app_manager.RyuApp):
             switch = self.switches.get(datapath.id)
             if switch is not None and switch.datapath is datapath:
                 del self.switches[datapath.id]
+                self.core.disconnected(datapath.id)
                 LOG.info('switch %016x disconnected', datapath.id)
             for (dp, _), dump in list(self._dumps.items()):
                 if dp is datapath:
@@ -155,7 +206,7 @@ class VxlanVpcApp(app_manager.RyuApp):
     def _on_connect(self, datapath):
         # Registered before asking, so port events during the request are seen; if any
         # arrive, the description may predate them and is asked again.
-        switch = self.switches[datapath.id] = Switch(datapath)
+        switch = self.switches[datapath.id] = Switch(datapath, self.core.connected(datapath.id))
         for _ in range(DESCRIBE_ATTEMPTS):
             events = switch.port_events
             ports = self._describe_ports(datapath)
@@ -163,18 +214,23 @@ class VxlanVpcApp(app_manager.RyuApp):
                 return
             if ports is None:  # gone while we asked: forget it unless it is back anew
                 del self.switches[datapath.id]
+                self.core.disconnected(datapath.id)
                 return
-            switch.ports, switch.described = ports, True
+            wants_sync = self.core.described(datapath.id, ports)
             if switch.port_events == events:
                 break
-        if not self.is_br_tun(switch):
+        if not self.core.is_br_tun(datapath.id):
             LOG.info('switch %016x connected without a port %r: not a %s, left alone',
                      datapath.id, self.settings.patch_int_port, self.settings.tun_bridge)
             return
         LOG.info('switch %016x connected: br-tun with %s=%d, tunnels %s', datapath.id,
                  self.settings.patch_int_port, switch.ports[self.settings.patch_int_port],
                  _ports_text(switch.tunnel_ports()))
-        self._request_sync(switch)
+        if wants_sync:
+            self._request_sync(switch)
+        else:
+            LOG.info('switch %016x: not synced until the registry has been read; its flows '
+                     'are left as they are', datapath.id)
 
     def _describe_ports(self, datapath):
         """{name: ofport} from a port description request, or None if the switch left."""
@@ -195,24 +251,17 @@ class VxlanVpcApp(app_manager.RyuApp):
         if switch is None or switch.datapath is not msg.datapath:
             return
         switch.port_events += 1
-        if not switch.described:
+        if not switch.view.described:
             return  # _on_connect describes the ports again
         ofp, name = msg.datapath.ofproto, _port_name(msg.desc)
-        before = switch.ports.get(name)
-        if msg.reason == ofp.OFPPR_DELETE:
-            switch.ports.pop(name, None)
-        else:
-            switch.ports[name] = msg.desc.port_no
-        after = switch.ports.get(name)
-        if before == after:
+        ofport = None if msg.reason == ofp.OFPPR_DELETE else msg.desc.port_no
+        before, wants_sync = self.core.port_changed(switch.dpid, name, ofport)
+        if before == ofport:
             return
         LOG.info('switch %016x: port %s %s', switch.dpid, name,
-                 'removed' if after is None else 'is ofport %d' % after)
-        if not self.is_br_tun(switch):
-            return
-        if before is not None and name.startswith(TUNNEL_PREFIX):
-            self._forget_learned(switch, name, before)
-        self._request_sync(switch)
+                 'removed' if ofport is None else 'is ofport %d' % ofport)
+        if wants_sync:
+            self._request_sync(switch)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def _error(self, ev):
@@ -255,35 +304,35 @@ class VxlanVpcApp(app_manager.RyuApp):
             switch.syncing = False
 
     def _sync(self, switch):
-        if not self.is_br_tun(switch):
+        if not self.core.wants_sync(switch.dpid):
             return
         started = time.monotonic()
-        datapath, state = switch.datapath, self.state_of(switch)
-        desired = br_tun.build(state)
+        datapath = switch.datapath
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
-        plan = sync.plan_sync(desired, installed)
+        plan = self.core.plan_sync(switch.dpid, installed)
         # Adds before deletes, so traffic never meets a gap even without a bundle.
-        messages = ([encode.flow_add(datapath, flow) for flow in plan.add] +
-                    [encode.flow_delete_strict(datapath, flow) for flow in plan.delete])
+        messages = [encode.flow_mod(datapath, mod) for mod in plan.mods()]
         how = send.send_changes(self, switch, messages) if messages else 'nothing to send'
-        for flow in plan.add:
-            LOG.info('switch %016x: installed %s', switch.dpid, render(flow))
-        for flow in plan.delete:
-            LOG.info('switch %016x: removed %s', switch.dpid, render(flow))
+        report = SyncReport.of(switch.dpid, plan, how, time.monotonic() - started)
+        switch.last_sync = report
+        self._log_sync(switch, plan, report)
+
+    def _log_sync(self, switch, plan, report):
+        lines = (['installed ' + render(f) for f in plan.add] +
+                 ['removed ' + render(f) for f in plan.delete] +
+                 ['removed learned flows %s' % _delete_text(d) for d in plan.forget])
+        for i, line in enumerate(lines):
+            LOG.log(logging.INFO if i < LOGGED_FLOWS else logging.DEBUG,
+                    'switch %016x: %s', switch.dpid, line)
+        if len(lines) > LOGGED_FLOWS:
+            LOG.info('switch %016x: ... and %d more flow changes (logged at debug level)',
+                     switch.dpid, len(lines) - LOGGED_FLOWS)
         LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
                  '(%d added, %d removed, %d unchanged; %s); tunnels %s; took %.3f s',
-                 switch.dpid, len(desired), self.settings.tun_bridge, len(plan.add),
-                 len(plan.delete), plan.unchanged, how, _ports_text(switch.tunnel_ports()),
-                 time.monotonic() - started)
-
-    def _forget_learned(self, switch, name, ofport):
-        """A tunnel is gone: so are the MACs learned behind it (table 20, learn_cookie)."""
-        datapath = switch.datapath
-        datapath.send_msg(encode.flows_delete(datapath, self.settings.learn_cookie,
-                                              table=tables.UCAST_TO_TUN, out_port=ofport))
-        LOG.info('switch %016x: removed flows learned behind %s (ofport %d)',
-                 switch.dpid, name, ofport)
+                 switch.dpid, report.flows, self.settings.tun_bridge, report.added,
+                 report.removed, report.unchanged, report.how,
+                 _ports_text(switch.tunnel_ports()), report.seconds)
 
 
 def _check_listeners(conf):
@@ -314,6 +363,17 @@ def _rest_on_loopback_by_default():
 def _port_name(port):
     name = port.name
     return name.decode('utf-8', 'replace') if isinstance(name, bytes) else name
+
+
+def _vpcs_text(intent):
+    return ', '.join('%#x->vlan %d' % (v.vni, v.local_vlan) for v in intent.vpcs) or 'none'
+
+
+def _delete_text(mod):
+    where = [] if mod.out_port is None else ['output to %d' % mod.out_port]
+    if mod.match.vlan_tci is not None:
+        where.append('on local VLAN %d' % mod.match.vlan_tci[0])
+    return 'in table %s %s' % (mod.table, ' '.join(where))
 
 
 def _ports_text(ports):

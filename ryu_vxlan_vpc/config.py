@@ -8,10 +8,14 @@ message naming the option and the value.
 """
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple
 
 from oslo_config import cfg
+
+from .model import (MAX_IFNAME, TUNNEL_PREFIX, VLAN_MAX, VNI_MAX, VmPort, Vpc,  # noqa: F401
+                    remote_ip_of_port, tunnel_port_name)
 
 GROUP = 'vxlan_vpc'
 
@@ -41,6 +45,20 @@ OPTS = [
     cfg.StrOpt('datapath_type', default='system',
                help='Bootstrap: datapath_type of the bridges; netdev where the kernel '
                     'has no openvswitch module.'),
+    cfg.StrOpt('etcd_endpoints',
+               help='HOST:PORT[,HOST:PORT...] of the fleet registry (etcd v3). When set, '
+                    'VPCs, nodes and VM ports come from the registry and vpcs, '
+                    'remote_ips and vm_ports must be left out.'),
+    cfg.StrOpt('registry_prefix', default='/ryu-vxlan-vpc',
+               help='Key prefix of the fleet registry in etcd.'),
+    cfg.StrOpt('node_name', default=socket.gethostname(), sample_default='<host name>',
+               help="This node's name in the registry (its <prefix>/nodes/<name> key)."),
+    cfg.StrOpt('ovsdb_connection', default='unix:/var/run/openvswitch/db.sock',
+               help="The node's OVSDB, for the tunnel ports and VM port tags the app "
+                    'manages (unix:/PATH or tcp:IP:PORT), as Neutron names it.'),
+    cfg.FloatOpt('ovsdb_poll_interval', default=1.0,
+                 help='Seconds between two looks at the OVSDB for new or changed VM ports '
+                      '(registry mode); a registry change looks at once.'),
     cfg.ListOpt('vm_ports', default=[],
                 help='Bootstrap: ID:VNI[:NAMESPACE:ADDRESS/PREFIX] per VM port, e.g. '
                      '123:0x22:test:192.168.10.11/24 makes qbr123, qvo123/qvb123 '
@@ -48,10 +66,6 @@ OPTS = [
                      'a veth into it holding the address.'),
 ]
 
-MAX_IFNAME = 15  # IFNAMSIZ - 1
-TUNNEL_PREFIX = 'vxlan-'  # every br-tun port named so is a tunnel (the app relies on it)
-VNI_MAX = (1 << 24) - 1
-VLAN_MAX = 4094
 COOKIE_MAX = (1 << 64) - 2  # all ones is reserved by OpenFlow
 DATAPATH_TYPES = ('system', 'netdev')
 # No leading "-": the names become arguments of ovs-vsctl and ip, never options.
@@ -71,37 +85,6 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class Vpc:
-    vni: int
-    local_vlan: int
-
-
-@dataclass(frozen=True)
-class VmPort:
-    id: str
-    vni: int
-    namespace: Optional[str] = None
-    address: Optional[str] = None  # CIDR, e.g. 192.168.10.11/24
-
-    @property
-    def bridge(self):
-        return 'qbr' + self.id
-
-    @property
-    def ovs_port(self):
-        return 'qvo' + self.id
-
-    @property
-    def bridge_port(self):
-        return 'qvb' + self.id
-
-    @property
-    def tap(self):
-        """Bridge-side end of the veth into the VM namespace (the article's veth1p)."""
-        return 'tap' + self.id
-
-
-@dataclass(frozen=True)
 class Settings:
     local_ip: str
     remote_ips: Tuple[str, ...]
@@ -117,23 +100,21 @@ class Settings:
     controller: str = 'tcp:127.0.0.1:6633'
     datapath_type: str = 'system'
     vm_ports: Tuple[VmPort, ...] = ()
+    etcd_endpoints: Tuple[str, ...] = ()   # HOST:PORT each; empty: the file is the source
+    registry_prefix: str = '/ryu-vxlan-vpc'
+    node_name: str = 'localhost'
+    ovsdb_connection: str = 'unix:/var/run/openvswitch/db.sock'
+    ovsdb_poll_interval: float = 1.0
+
+    @property
+    def registry(self):
+        return bool(self.etcd_endpoints)
 
     def local_vlan_of(self, vni):
         for vpc in self.vpcs:
             if vpc.vni == vni:
                 return vpc.local_vlan
         raise KeyError(vni)
-
-
-def tunnel_port_name(remote_ip):
-    """``vxlan-`` + the remote IPv4 in 8 hex digits: 172.21.12.8 -> vxlan-ac150c08."""
-    return '%s%08x' % (TUNNEL_PREFIX, int(ipaddress.IPv4Address(remote_ip)))
-
-
-def remote_ip_of_port(name):
-    """Inverse of tunnel_port_name, or None for other names (e.g. the article's vxlan-01)."""
-    m = re.match(r'^%s([0-9a-f]{8})$' % re.escape(TUNNEL_PREFIX), name)
-    return str(ipaddress.IPv4Address(int(m.group(1), 16))) if m else None
 
 
 def register_opts(conf):
@@ -320,7 +301,46 @@ def _settings_from(conf):
         controller=group.controller,
         datapath_type=group.datapath_type,
         vm_ports=_vm_ports(group.vm_ports, vpcs),
+        **_registry_options(group),
     )
+
+
+_ENDPOINT_RE = re.compile(r'^(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}):(?P<port>[0-9]{1,5})$')
+_NODE_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+_PREFIX_RE = re.compile(r'^(/[A-Za-z0-9_.-]+)+$')
+_OVSDB_RE = re.compile(r'^(unix:/\S+|(tcp|ssl):[0-9.]+:[0-9]{1,5})$')
+
+
+def _registry_options(group):
+    endpoints, text = [], (group.etcd_endpoints or '').strip()
+    for item in text.split(',') if text else []:
+        item = item.strip()
+        m = _ENDPOINT_RE.match(item)
+        if not m or not 1 <= int(m.group('port')) <= 65535:
+            raise ConfigError('etcd_endpoints', group.etcd_endpoints,
+                              '%r is not HOST:PORT (port 1..65535)' % item)
+        endpoints.append(item)
+    if endpoints:
+        given = [o for o in ('vpcs', 'remote_ips', 'vm_ports') if group[o]]
+        if given:
+            raise ConfigError(given[0], ','.join(group[given[0]]),
+                              'with etcd_endpoints set, VPCs, nodes and VM ports come from '
+                              'the registry: leave out %s' % ' and '.join(given))
+    if not _PREFIX_RE.match(group.registry_prefix or ''):
+        raise ConfigError('registry_prefix', group.registry_prefix,
+                          'expected a key path such as /ryu-vxlan-vpc')
+    if not _NODE_RE.match(group.node_name or ''):
+        raise ConfigError('node_name', group.node_name,
+                          'expected 1..63 letters, digits, "_", "." or "-"')
+    if not _OVSDB_RE.match(group.ovsdb_connection or ''):
+        raise ConfigError('ovsdb_connection', group.ovsdb_connection,
+                          'expected unix:/PATH or tcp:IP:PORT')
+    if not 0.1 <= group.ovsdb_poll_interval <= 60:
+        raise ConfigError('ovsdb_poll_interval', group.ovsdb_poll_interval,
+                          'outside 0.1..60 seconds')
+    return dict(etcd_endpoints=tuple(endpoints), registry_prefix=group.registry_prefix,
+                node_name=group.node_name, ovsdb_connection=group.ovsdb_connection,
+                ovsdb_poll_interval=group.ovsdb_poll_interval)
 
 
 def load_file(path):
@@ -339,3 +359,15 @@ def load_file(path):
         if isinstance(exc, ConfigError):
             raise
         raise ConfigError('config-file', path, str(exc)) from None
+
+
+def changed_options(old, new, besides=()):
+    """Names of the Settings fields that differ between ``old`` and ``new``."""
+    return [f for f in old.__dataclass_fields__ if f not in besides
+            and getattr(old, f) != getattr(new, f)]
+
+
+def replace_intent(old, new):
+    """``old`` with the intent-bearing options (vpcs, remote_ips) of ``new``."""
+    import dataclasses
+    return dataclasses.replace(old, vpcs=new.vpcs, remote_ips=new.remote_ips)

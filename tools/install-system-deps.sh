@@ -2,7 +2,7 @@
 # Install the Debian packages the project needs, once. Idempotent; needs root.
 set -euo pipefail
 need=()
-for pkg in openvswitch-switch bridge-utils iputils-ping iproute2; do
+for pkg in openvswitch-switch bridge-utils iputils-ping iproute2 etcd-server etcd-client; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -7,8 +7,8 @@ import os
 import sys
 
 from .. import config, shell
-from .execute import NoSuchNamespace, apply, print_plan
-from .plan import PlanError, Target, plan_bootstrap, plan_teardown
+from .execute import NoSuchNamespace, apply, print_plan, read_ovs
+from .plan import PlanError, Target, plan_bootstrap, plan_teardown, stale_tunnels
 
 EPILOG = '''Target: by default the local Open vSwitch and this network namespace. --ovs-rundir DIR
 (or --db unix:DIR/db.sock) aims at a private OVS such as the lab's; --netns NAME runs the ip
@@ -54,19 +54,37 @@ def _standalone_vni(text, settings):
         raise PlanError('--standalone-check', text, 'not a VNI (decimal or 0x hex)') from None
 
 
+def _stale_tunnels(settings, target, dry_run):
+    """Our tunnels (marked) whose remote left remote_ips. A dry run on a node whose OVS
+    cannot be read plans no removal; a real run fails later with the OVS error."""
+    try:
+        _, ports = read_ovs(target)
+    except (shell.CommandError, ValueError):
+        if not dry_run:
+            raise
+        return ()
+    return stale_tunnels(settings, ports)
+
+
 def run(args, planner, verb):
     try:
         settings = config.load_file(args.config_file)
         target = Target.make(db=args.db, ovs_rundir=args.ovs_rundir, netns=args.netns)
         if verb == 'bootstrap':
             plan = planner(settings, target,
-                           _standalone_vni(getattr(args, 'standalone_check', None), settings))
+                           _standalone_vni(getattr(args, 'standalone_check', None), settings),
+                           _stale_tunnels(settings, target, args.dry_run))
         else:
             plan = planner(settings, target)
     except (config.ConfigError, PlanError) as exc:
         print('ryu-vxlan-vpc %s: %s' % (verb, exc), file=sys.stderr)
         print('nothing was changed', file=sys.stderr)
         return 2
+    except (shell.CommandError, ValueError) as exc:
+        print('ryu-vxlan-vpc %s: cannot read the OVS database: %s' % (verb, exc),
+              file=sys.stderr)
+        print('nothing was changed', file=sys.stderr)
+        return 1
     if args.dry_run:
         print_plan(plan)
         return 0

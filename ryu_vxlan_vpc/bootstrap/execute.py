@@ -32,6 +32,14 @@ def print_plan(plan, out=print):
         out(shlex.join(step.argv))
 
 
+def read_ovs(target, run=shell.run, timeout=OBSERVE_TIMEOUT):
+    """(bridges, ports) of the target's OVS database, in one ovs-vsctl call."""
+    argv = list(target.vsctl('--format=json'))
+    for table, columns in state.OVS_TABLES:
+        argv += ['--', '--columns=' + columns, 'list', table]
+    return state.parse_ovs(run(argv, timeout=timeout).stdout)
+
+
 class Observer:
     """Reads the node's state; refreshes only the part a command can have changed."""
 
@@ -42,11 +50,7 @@ class Observer:
         self.refresh_links()
 
     def refresh_ovs(self):
-        argv = list(self.target.vsctl('--format=json'))
-        for table, columns in state.OVS_TABLES:
-            argv += ['--', '--columns=' + columns, 'list', table]
-        text = self.run(argv, timeout=OBSERVE_TIMEOUT).stdout
-        self.obs.bridges, self.obs.ports = state.parse_ovs(text)
+        self.obs.bridges, self.obs.ports = read_ovs(self.target, self.run)
 
     def refresh_links(self):
         t = self.target

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-from ..config import ConfigError, check_ifname, tunnel_port_name
+from ..config import ConfigError, check_ifname
+from ..model import TUNNEL_MARK, tunnel_port_name
 
 VM_IFNAME = 'eth0'            # the VM's end of the veth, inside its namespace
 BR_TUN_PROTOCOLS = ('OpenFlow10', 'OpenFlow13')  # 1.3 for Ryu, 1.0 for plain ovs-ofctl
@@ -100,10 +101,13 @@ class PortIs:
     type: str = ''
     options: Tuple[Tuple[str, str], ...] = ()
     tag: object = ANY             # int, None (no tag), or ANY
+    external_ids: Tuple[Tuple[str, str], ...] = ()  # must be among the port's
 
     def __call__(self, obs):
         p = obs.ports.get(self.name)
         if p is None or p.bridge != self.bridge or p.type != self.type:
+            return None
+        if not set(self.external_ids) <= set(p.external_ids):
             return None
         if p.options != tuple(sorted(self.options)):
             return None
@@ -267,8 +271,47 @@ def _tunnel_options(settings, remote_ip, standalone_vni):
     return opts
 
 
-def plan_bootstrap(settings, target=Target(), standalone_vni=None):
+def tunnel_step(settings, target, remote_ip, standalone_vni=None, tun_vlan=None):
+    """The VXLAN port to ``remote_ip``, marked as ours (``external_ids:ryu-vxlan-vpc-remote``)
+    so that it is the only kind of tunnel we ever remove. Shared by bootstrap and the app."""
+    name = tunnel_port_name(remote_ip)
+    opts = _tunnel_options(settings, remote_ip, standalone_vni)
+    tag = ('--', 'set', 'port', name, 'tag=%d' % tun_vlan) if tun_vlan else ()
+    return Step(
+        'VXLAN port %s to %s%s' % (name, remote_ip, ' (key %#x, vlan %d)'
+                                   % (standalone_vni, tun_vlan) if tun_vlan else ''),
+        # Replaced whole when it differs: no stale option (key / in_key) survives.
+        target.vsctl('--', '--if-exists', 'del-port', settings.tun_bridge, name,
+                     '--', 'add-port', settings.tun_bridge, name,
+                     '--', 'set', 'interface', name, 'type=vxlan',
+                     *('options:%s=%s' % kv for kv in opts),
+                     '--', 'set', 'port', name, 'external_ids:%s=%s' % (TUNNEL_MARK, remote_ip),
+                     *tag),
+        PortIs(name, settings.tun_bridge, 'vxlan', tuple(opts), tun_vlan,
+               ((TUNNEL_MARK, remote_ip),)))
+
+
+def tunnel_removal_step(settings, target, name):
+    return Step('VXLAN port %s (ours, no longer wanted)' % name,
+                target.vsctl('--', '--if-exists', 'del-port', settings.tun_bridge, name),
+                PortGone(name, settings.tun_bridge))
+
+
+def stale_tunnels(settings, ports):
+    """Names of the tunnels we made (marked) on br-tun that ``settings`` no longer wants.
+
+    ``ports``: the observed OvsPorts. A ``vxlan-*`` port without our mark is never one."""
+    wanted = {tunnel_port_name(ip): ip for ip in settings.remote_ips}
+    return sorted(p.name for p in ports.values()
+                  if p.bridge == settings.tun_bridge and p.external_id(TUNNEL_MARK) is not None
+                  and wanted.get(p.name) != p.external_id(TUNNEL_MARK))
+
+
+def plan_bootstrap(settings, target=Target(), standalone_vni=None, remove_tunnels=()):
     """The steps that make the node match ``settings``.
+
+    ``remove_tunnels``: names of our tunnels that left ``remote_ips`` (``stale_tunnels()``
+    of the observed node), removed after the wanted ones are in place.
 
     ``standalone_vni``: the article's underlay check instead of the pipeline: br-tun in
     fail_mode standalone without controller, tunnels with the fixed ``key=VNI`` and tagged
@@ -316,19 +359,9 @@ def plan_bootstrap(settings, target=Target(), standalone_vni=None):
                'type=patch', 'options:peer=' + peer),
             PortIs(port, bridge, 'patch', (('peer', peer),))))
 
-    for remote_ip in s.remote_ips:
-        name = tunnel_port_name(remote_ip)
-        opts = _tunnel_options(s, remote_ip, standalone_vni)
-        tag = ('--', 'set', 'port', name, 'tag=%d' % tun_vlan) if tun_vlan else ()
-        steps.append(Step(
-            'VXLAN port %s to %s%s' % (name, remote_ip, ' (key %#x, vlan %d)'
-                                       % (standalone_vni, tun_vlan) if tun_vlan else ''),
-            # Replaced whole when it differs: no stale option (key / in_key) survives.
-            vs('--', '--if-exists', 'del-port', s.tun_bridge, name,
-               '--', 'add-port', s.tun_bridge, name,
-               '--', 'set', 'interface', name, 'type=vxlan',
-               *('options:%s=%s' % kv for kv in opts), *tag),
-            PortIs(name, s.tun_bridge, 'vxlan', tuple(opts), tun_vlan)))
+    steps += [tunnel_step(s, target, remote_ip, standalone_vni, tun_vlan)
+              for remote_ip in s.remote_ips]
+    steps += [tunnel_removal_step(s, target, name) for name in remove_tunnels]
 
     node = target.netns
     for vm in s.vm_ports:

@@ -25,6 +25,17 @@ class OvsPort:
     tag: Optional[int] = None
     type: str = ''                        # of its (single) interface; '' means system
     options: Tuple[Tuple[str, str], ...] = ()  # sorted (key, value) of the interface
+    external_ids: Tuple[Tuple[str, str], ...] = ()        # of the port (our marks)
+    other_config: Tuple[Tuple[str, str], ...] = ()        # of the port (a VM port's VNI)
+    iface_external_ids: Tuple[Tuple[str, str], ...] = ()  # of the interface (iface-id)
+    ofport: Optional[int] = None          # of the interface: None until OVS assigns one,
+                                          # -1 when it failed to make the port
+
+    def external_id(self, key):
+        return dict(self.external_ids).get(key)
+
+    def iface_id(self):
+        return dict(self.iface_external_ids).get('iface-id')
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,11 @@ def _as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+def _items(value):
+    """An OVSDB map column as sorted (key, value) pairs; absent or empty -> ()."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else ()
+
+
 def _rows(table_json):
     doc = json.loads(table_json)
     heads = doc['headings']
@@ -74,8 +90,8 @@ def _rows(table_json):
 
 OVS_TABLES = (
     ('Bridge', '_uuid,name,fail_mode,protocols,datapath_type,controller,ports'),
-    ('Port', '_uuid,name,tag,interfaces'),
-    ('Interface', '_uuid,name,type,options'),
+    ('Port', '_uuid,name,tag,interfaces,external_ids,other_config'),
+    ('Interface', '_uuid,name,type,options,external_ids,ofport'),
     ('Controller', '_uuid,target,connection_mode'),
 )
 
@@ -114,10 +130,15 @@ def parse_ovs(text):
         tag = _as_list(p['tag'])
         iface = next((iface_by_uuid[u] for u in _as_list(p['interfaces'])
                       if u in iface_by_uuid), None)
+        iface = iface or {}
+        ofport = _as_list(iface.get('ofport', []))
         out_ports[p['name']] = OvsPort(
             name=p['name'], bridge=bridge_of.get(p['name']), tag=tag[0] if tag else None,
-            type=iface['type'] if iface else '',
-            options=tuple(sorted((iface['options'] if iface else {}).items())))
+            type=iface.get('type', ''), options=_items(iface.get('options')),
+            external_ids=_items(p.get('external_ids')),
+            other_config=_items(p.get('other_config')),
+            iface_external_ids=_items(iface.get('external_ids')),
+            ofport=ofport[0] if ofport else None)
     return out_bridges, out_ports
 
 

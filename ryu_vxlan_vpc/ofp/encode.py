@@ -7,6 +7,7 @@ Encodings are chosen so OVS stores what the article's ``ovs-ofctl add-flow`` lin
 from ryu.ofproto import nicira_ext
 
 from ..flows import model as m
+from ..flows import mods
 from .fields import ryu_name
 
 OFPVID_PRESENT = 0x1000
@@ -100,14 +101,26 @@ def flow_delete_strict(datapath, flow):
         out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY, match=match(parser, flow.match))
 
 
-def flows_delete(datapath, cookie, table=None, out_port=None):
-    """Delete every flow with ``cookie`` (in ``table``, outputting to ``out_port``)."""
+def flows_delete(datapath, cookie, table=None, out_port=None, where=None):
+    """Delete every flow with ``cookie`` (in ``table``, at least as specific as ``where``,
+    outputting to ``out_port``)."""
     ofp, parser = datapath.ofproto, datapath.ofproto_parser
     return parser.OFPFlowMod(
         datapath, cookie=cookie, cookie_mask=ALL_ONES_64,
         table_id=ofp.OFPTT_ALL if table is None else table, command=ofp.OFPFC_DELETE,
         out_port=ofp.OFPP_ANY if out_port is None else out_port, out_group=ofp.OFPG_ANY,
-        match=parser.OFPMatch())
+        match=parser.OFPMatch() if where is None else match(parser, where))
+
+
+def flow_mod(datapath, mod):
+    """One of our plain FlowMods (flows.mods) as an OpenFlow message."""
+    if isinstance(mod, mods.AddFlow):
+        return flow_add(datapath, mod.flow)
+    if isinstance(mod, mods.DeleteStrict):
+        return flow_delete_strict(datapath, mod.flow)
+    if isinstance(mod, mods.DeleteFlows):
+        return flows_delete(datapath, mod.cookie, mod.table, mod.out_port, mod.match)
+    raise ValueError('not a flow change: %r' % (mod,))
 
 
 def flow_stats_request(datapath, table=None, cookie=None):

@@ -6,7 +6,7 @@ in table order. Nothing here talks to a switch; ``ryu_vxlan_vpc.app`` ships the 
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..config import Vpc
+from ..model import Vpc
 from ..flows.model import (DEFAULT_PRIORITY, FieldRef, Flow, Learn, LearnLoad,
                            LearnMatch, LearnOutput, Match, ModVlanVid, Output, Resubmit,
                            SetTunnel, StripVlan)
@@ -38,10 +38,12 @@ class BrTunState:
         object.__setattr__(self, 'tunnel_ofports', tuple(sorted(set(self.tunnel_ofports))))
 
     @classmethod
-    def of(cls, settings, patch_int_ofport, tunnel_ofports):
-        """The state of a node configured by ``settings`` with these port numbers."""
+    def of(cls, settings, patch_int_ofport, tunnel_ofports, vpcs=None):
+        """The state of a node configured by ``settings`` with these port numbers; ``vpcs``
+        when the intent does not come from the file (the registry)."""
         return cls(patch_int_ofport=patch_int_ofport, tunnel_ofports=tuple(tunnel_ofports),
-                   vpcs=settings.vpcs, flow_cookie=settings.flow_cookie,
+                   vpcs=settings.vpcs if vpcs is None else tuple(vpcs),
+                   flow_cookie=settings.flow_cookie,
                    learn_cookie=settings.learn_cookie,
                    learn_hard_timeout=settings.learn_hard_timeout)
 

@@ -5,28 +5,67 @@ A flow is kept when the switch already holds it exactly; a wanted flow whose ent
 (table, priority, match) holds something else is re-added, which replaces it in place.
 Entries we hold that are no longer wanted are deleted, after the adds, so that traffic
 never meets a gap.
+
+Learned flows (table 20, ``learn_cookie``) are not ours to list, but the installed
+pipeline says which of them went stale: a tunnel whose table-0 flow goes away takes the
+MACs learned behind its ofport with it, and a VNI -> local VLAN mapping of table 4 that
+goes away or changes takes the MACs learned on that VLAN (the VLAN may be handed to
+another VPC next). Deriving this from what the switch holds, not from what we remember,
+also catches changes made while the controller was down.
 """
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..flows.model import Flow
+from ..flows.mods import AddFlow, DeleteFlows, DeleteStrict
+from ..flows.model import Flow, Match, ModVlanVid, Resubmit
+from . import tables as t
+
+VID_MASK = 0x0fff  # learned flows match the VLAN id bits of the TCI only
 
 
 @dataclass(frozen=True)
 class SyncPlan:
-    add: Tuple[Flow, ...]      # missing or different: OFPFC_ADD
-    delete: Tuple[Flow, ...]   # ours, not wanted any more: OFPFC_DELETE_STRICT
+    add: Tuple[Flow, ...]             # missing or different: OFPFC_ADD
+    delete: Tuple[Flow, ...]          # ours, not wanted any more: OFPFC_DELETE_STRICT
     unchanged: int
+    forget: Tuple[DeleteFlows, ...] = ()  # learned flows gone stale
 
     @property
     def empty(self):
-        return not self.add and not self.delete
+        return not self.add and not self.delete and not self.forget
+
+    def mods(self):
+        """The FlowMods in sending order: adds, deletes, then the stale learned flows."""
+        return ([AddFlow(f) for f in self.add] + [DeleteStrict(f) for f in self.delete] +
+                list(self.forget))
 
 
-def plan_sync(desired, installed):
+def plan_sync(desired, installed, learn_cookie=None):
     have = set(installed)
     wanted_keys = {flow.key for flow in desired}
     add = tuple(flow for flow in desired if flow not in have)
     # Ours but no longer wanted; an entry re-added in place is not deleted.
     delete = tuple(flow for flow in installed if flow.key not in wanted_keys)
-    return SyncPlan(add, delete, len(desired) - len(add))
+    forget = () if learn_cookie is None else stale_learned(desired, installed, learn_cookie)
+    return SyncPlan(add, delete, len(desired) - len(add), forget)
+
+
+def _tunnel_ports(flows):
+    """In-ports that table 0 sends to the VXLAN table: the tunnels."""
+    return {f.match.in_port for f in flows if f.table == t.LOCAL_SWITCHING
+            and f.match.in_port is not None and Resubmit(t.VXLAN_TUN_TO_LV) in f.actions}
+
+
+def _vni_vlans(flows):
+    """{(VNI, local VLAN)} of table 4."""
+    return {(f.match.tun_id, a.vid) for f in flows if f.table == t.VXLAN_TUN_TO_LV
+            and f.match.tun_id is not None for a in f.actions if isinstance(a, ModVlanVid)}
+
+
+def stale_learned(desired, installed, learn_cookie):
+    gone_ports = sorted(_tunnel_ports(installed) - _tunnel_ports(desired))
+    gone_vlans = sorted({vlan for _, vlan in _vni_vlans(installed) - _vni_vlans(desired)})
+    return (tuple(DeleteFlows(learn_cookie, t.UCAST_TO_TUN, out_port=port)
+                  for port in gone_ports) +
+            tuple(DeleteFlows(learn_cookie, t.UCAST_TO_TUN, Match(vlan_tci=(vlan, VID_MASK)))
+                  for vlan in gone_vlans))

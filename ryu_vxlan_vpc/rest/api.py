@@ -92,6 +92,11 @@ class VxlanVpcRest(ControllerBase):
                 ', '.join(views.dpid_text(sw.dpid) for sw in switches) or 'none'))
         return chosen
 
+    def _vpcs(self):
+        """This node's VPCs now (none while the registry has not been read)."""
+        intent = self.app.intent
+        return intent.vpcs if intent is not None else ()
+
     def _dump(self, switch, table=None, cookie=None):
         try:
             return self.app.dump_flows(switch.dpid, table=table, cookie=cookie)
@@ -106,7 +111,7 @@ class VxlanVpcRest(ControllerBase):
         out = []
         for sw in self._switches(params):
             count = len(self._dump(sw, cookie=self.app.settings.flow_cookie))
-            out.append(views.switch_view(sw, self.app.settings, count))
+            out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count))
         return _json({'switches': out})
 
     @route('vxlan_vpc_flows', PREFIX + '/flows', methods=['GET'])
@@ -135,7 +140,7 @@ class VxlanVpcRest(ControllerBase):
     @handles_errors
     def vpcs(self, req, **_):
         params = _params(req, {'dpid'})
-        return _json({'vpcs': views.vpcs_view(self.app.settings, self._switches(params))})
+        return _json({'vpcs': views.vpcs_view(self._vpcs(), self._switches(params))})
 
     @route('vxlan_vpc_macs', PREFIX + '/macs', methods=['GET'])
     @handles_errors

@@ -1,7 +1,7 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
 import re
 
-from ..config import remote_ip_of_port
+from ..model import remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
 from ..pipeline import tables
@@ -37,14 +37,14 @@ def port_view(name, ofport):
     return {'name': name, 'ofport': ofport, 'remote_ip': remote_ip_of_port(name)}
 
 
-def switch_view(switch, settings, flow_count):
+def switch_view(switch, settings, vpcs, flow_count):
     patch = settings.patch_int_port
     return {
         'dpid': dpid_text(switch.dpid),
         'bridge': settings.tun_bridge,
         'patch_port': {'name': patch, 'ofport': switch.ports.get(patch)},
         'tunnel_ports': [port_view(n, p) for n, p in sorted(switch.tunnel_ports().items())],
-        'vpcs': [vpc_key(v) for v in settings.vpcs],
+        'vpcs': [vpc_key(v) for v in vpcs],
         'flows_installed': flow_count,
     }
 
@@ -53,10 +53,10 @@ def vpc_key(vpc):
     return {'vni': vpc.vni, 'vni_hex': '%#x' % vpc.vni, 'local_vlan': vpc.local_vlan}
 
 
-def vpcs_view(settings, switches):
+def vpcs_view(vpcs, switches):
     """Each VPC with the tunnel ports its broadcasts are flooded to, per br-tun."""
     out = []
-    for vpc in settings.vpcs:
+    for vpc in vpcs:
         view = vpc_key(vpc)
         view['switches'] = [{'dpid': dpid_text(sw.dpid),
                              'flood_ports': [port_view(n, p) for n, p in

@@ -125,7 +125,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(node, vm_ns, tmp_path):
                     TUNNEL, '--', 'set', 'interface', TUNNEL, 'type=vxlan',
                     'options:remote_ip=172.21.12.8', 'options:local_ip=172.21.12.163',
                     'options:dst_port=4789', 'options:df_default=true',
-                    'options:in_key=flow', 'options:out_key=flow'] in plan
+                    'options:in_key=flow', 'options:out_key=flow',
+                    '--', 'set', 'port', TUNNEL,
+                    'external_ids:ryu-vxlan-vpc-remote=172.21.12.8'] in plan
     assert ['ip', 'netns', 'add', vm_ns] in plan
     assert ['ip', '-n', vm_ns, 'addr', 'add', '192.168.10.11/24', 'dev', 'eth0'] in plan
     assert len(plan) == BOOTSTRAP_STEPS

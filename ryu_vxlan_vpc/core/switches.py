@@ -1,0 +1,90 @@
+"""Which connected switch is br-tun, which of its ports are tunnels, and what a sync of it
+sends. Pure bookkeeping: the app feeds it switch events and sends what it returns."""
+from dataclasses import dataclass, field
+from typing import Dict
+
+from ..model import TUNNEL_PREFIX
+from ..pipeline import br_tun
+from ..pipeline.sync import plan_sync
+
+
+@dataclass
+class SwitchView:
+    dpid: int
+    ports: Dict[str, int] = field(default_factory=dict)  # name -> ofport, once described
+    described: bool = False
+
+    def tunnel_ports(self):
+        return {n: no for n, no in self.ports.items() if n.startswith(TUNNEL_PREFIX)}
+
+
+class Controller:
+    """The decisions for every switch of one node, given the settings and the intent.
+
+    ``intent`` None means not known yet (the registry has not been read): br-tun is then
+    left exactly as it is, never synced towards an empty intent.
+    """
+
+    def __init__(self, settings, intent=None):
+        self.settings = settings
+        self.intent = intent
+        self.switches = {}  # dpid -> SwitchView
+
+    # --- decisions -------------------------------------------------------------------
+    def is_br_tun(self, dpid):
+        view = self.switches.get(dpid)
+        return bool(view and view.described and self.settings.patch_int_port in view.ports)
+
+    def wants_sync(self, dpid):
+        return self.intent is not None and self.is_br_tun(dpid)
+
+    def br_tun_dpids(self):
+        return sorted(d for d in self.switches if self.is_br_tun(d))
+
+    # --- events ----------------------------------------------------------------------
+    def connected(self, dpid):
+        self.switches[dpid] = view = SwitchView(dpid)
+        return view
+
+    def disconnected(self, dpid):
+        self.switches.pop(dpid, None)
+
+    def described(self, dpid, ports):
+        """The port description is in. Returns whether the switch needs a sync."""
+        view = self.switches[dpid]
+        view.ports, view.described = dict(ports), True
+        return self.wants_sync(dpid)
+
+    def port_changed(self, dpid, name, ofport):
+        """A port was added, changed (``ofport``) or removed (None). Returns (before,
+        whether the switch needs a sync)."""
+        view = self.switches[dpid]
+        before = view.ports.get(name)
+        if ofport is None:
+            view.ports.pop(name, None)
+        else:
+            view.ports[name] = ofport
+        if before == ofport:
+            return before, False
+        return before, self.wants_sync(dpid)
+
+    def set_intent(self, intent):
+        """A new intent. Returns the br-tun dpids whose flows it changes (all of them on
+        the first intent)."""
+        before, self.intent = self.intent, intent
+        if before is not None and before.vpcs == intent.vpcs:
+            return []  # tunnels change flows only once OVS has made the ports
+        return [d for d in self.br_tun_dpids()]
+
+    # --- flows -----------------------------------------------------------------------
+    def state_of(self, dpid):
+        view = self.switches[dpid]
+        return br_tun.BrTunState.of(self.settings, view.ports[self.settings.patch_int_port],
+                                    view.tunnel_ports().values(), vpcs=self.intent.vpcs)
+
+    def desired_flows(self, dpid):
+        return br_tun.build(self.state_of(dpid))
+
+    def plan_sync(self, dpid, installed):
+        """What to send so the switch holds exactly the pipeline (installed: our flows)."""
+        return plan_sync(self.desired_flows(dpid), installed, self.settings.learn_cookie)

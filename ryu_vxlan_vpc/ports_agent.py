@@ -1,0 +1,119 @@
+"""The node's OVSDB side, as Neutron's OVS agent does it: tunnel ports and VM port tags.
+
+An I/O shell around ``core.ports`` (what to change) and ``core.intent`` (the intent from
+the registry). In registry mode it:
+1. reads OVSDB once, for the VNI -> local VLAN mapping the VM ports recorded there
+   (so a restart keeps every VLAN, and with an unchanged registry changes nothing);
+2. follows the registry (``registry.follow.Follower``): each fleet snapshot becomes an
+   intent, handed to the app (flows) and applied here (ports);
+3. looks at OVSDB again on every intent change and every ``ovsdb_poll_interval``, so a VM
+   port that shows up after its record is bound at once, and one without a record is
+   parked on the dead VLAN.
+While etcd is unreachable the last intent stays applied: nothing is changed.
+"""
+import logging
+import time
+
+from ryu.lib import hub
+
+from . import shell
+from .bootstrap.execute import read_ovs
+from .bootstrap.plan import Target
+from .core import intent as intents
+from .core.ports import recovered_vlans, tunnel_changes, vm_port_changes
+
+LOG = logging.getLogger('ryu_vxlan_vpc.ports')
+RETRY_DELAYS = (0.5, 1, 2, 5, 10)
+VSCTL_TIMEOUT = 30
+
+
+class PortsAgent:
+    def __init__(self, settings, on_intent):
+        self.settings = settings
+        self.on_intent = on_intent    # called with each new Intent (the app syncs flows)
+        self.intent = None
+        self.vlans = None             # {vni: local VLAN}, once read from OVSDB
+        self.wake = hub.Event()
+        self.last_error = None
+        self.notes = set()
+        self.applied = 0              # ovs-vsctl transactions run
+
+    @property
+    def target(self):
+        return Target.make(db=self.settings.ovsdb_connection)
+
+    # --- registry mode -------------------------------------------------------------------
+    def run_registry(self):
+        from .registry.etcd import Registry
+        from .registry.follow import Follower
+        self.vlans = recovered_vlans(self._read_ports_until_ok(), self.settings.int_bridge)
+        LOG.info('local VLANs recorded in OVSDB: %s', ', '.join(
+            '%#x->%d' % kv for kv in sorted(self.vlans.items())) or 'none')
+        hub.spawn(self._poll_loop)
+        registry = Registry(','.join(self.settings.etcd_endpoints), self.settings.registry_prefix)
+        Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG).run(
+            lambda: False)
+
+    def on_fleet(self, fleet, revision=None):
+        intent, notes = intents.from_fleet(fleet, self.settings.node_name,
+                                           self.settings.local_ip, self.vlans or {})
+        for note in set(notes) - self.notes:
+            LOG.warning('registry: %s', note)
+        self.notes = set(notes)
+        if intent == self.intent:
+            return
+        LOG.info('registry (revision %s): %s', revision,
+                 intents.describe_change(self.intent, intent))
+        self.intent = intent
+        self.vlans = {v.vni: v.local_vlan for v in intent.vpcs}
+        self.on_intent(intent)
+        self.wake.set()
+
+    def _poll_loop(self):
+        while True:
+            self.wake.wait(timeout=self.settings.ovsdb_poll_interval)
+            self.wake.clear()
+            if self.intent is not None:
+                self.reconcile(self.intent)
+
+    def reconcile(self, intent, vm_ports=True):
+        """One look at OVSDB and one ovs-vsctl transaction for what differs."""
+        try:
+            _, ports = read_ovs(self.target)
+            changes = tunnel_changes(self.settings, intent, ports, self.target)
+            if vm_ports:
+                changes += vm_port_changes(self.settings, intent, ports)
+            if changes:
+                argv = list(self.target.vsctl('--timeout=%d' % VSCTL_TIMEOUT))
+                for change in changes:
+                    argv += ['--'] + list(change.args)
+                shell.run(argv, timeout=VSCTL_TIMEOUT + 5)
+                self.applied += 1
+                for change in changes:
+                    LOG.info('OVSDB: %s', change.what)
+        except (shell.CommandError, ValueError) as exc:
+            if str(exc) != self.last_error:
+                LOG.error('OVSDB %s: %s; retrying', self.settings.ovsdb_connection, exc)
+            self.last_error = str(exc)
+            return False
+        if self.last_error is not None:
+            LOG.info('OVSDB %s: reachable again', self.settings.ovsdb_connection)
+            self.last_error = None
+        return True
+
+    def _read_ports_until_ok(self):
+        failures = 0
+        while True:
+            try:
+                return read_ovs(self.target)[1]
+            except (shell.CommandError, ValueError) as exc:
+                if failures == 0:
+                    LOG.error('OVSDB %s unreadable (%s); the registry is not followed until it '
+                              'is', self.settings.ovsdb_connection, exc)
+                time.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                failures += 1
+
+    # --- file mode -----------------------------------------------------------------------
+    def apply_tunnels(self, intent):
+        """SIGHUP: create the tunnels new remote_ips need, remove ours that left."""
+        return self.reconcile(intent, vm_ports=False)

@@ -1,0 +1,28 @@
+"""What one sync did, as data: the log line, REST, metrics and benchmarks read this."""
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    dpid: int
+    flows: int        # pipeline flows the switch holds after the sync
+    added: int        # added or replaced in place
+    removed: int      # ours, no longer wanted
+    forgotten: int    # deletions of stale learned flows (each may remove many)
+    unchanged: int
+    how: str          # 'in one atomic bundle', 'N messages one by one', 'nothing to send'
+    seconds: float
+    finished: float   # time.time() when it was done
+
+    @classmethod
+    def of(cls, dpid, plan, how, seconds, now=None):
+        import time
+        return cls(dpid=dpid, flows=plan.unchanged + len(plan.add), added=len(plan.add),
+                   removed=len(plan.delete), forgotten=len(plan.forget),
+                   unchanged=plan.unchanged, how=how, seconds=round(seconds, 6),
+                   finished=time.time() if now is None else now)
+
+    def as_dict(self):
+        d = asdict(self)
+        d['dpid'] = '%016x' % self.dpid
+        return d
