@@ -28,7 +28,9 @@ def register(subparsers):
                        help='the [vxlan_vpc] config, the same file ryu-manager reads')
         p.add_argument('--dry-run', action='store_true',
                        help='print every command of the plan, one per line, and run none '
-                            '(a real run skips the steps already done)')
+                            '(a real run skips the steps already done and, for bootstrap, '
+                            'also removes the tunnels it made whose address left remote_ips: '
+                            'finding those needs a look at OVS, which a dry run does not take)')
         p.add_argument('--db', metavar='REMOTE', help='ovsdb remote, e.g. unix:/run/x/db.sock')
         p.add_argument('--ovs-rundir', metavar='DIR',
                        help='run directory of a private OVS (its db.sock is used)')
@@ -55,14 +57,12 @@ def _standalone_vni(text, settings):
 
 
 def _stale_tunnels(settings, target, dry_run):
-    """Our tunnels (marked) whose remote left remote_ips. A dry run on a node whose OVS
-    cannot be read plans no removal; a real run fails later with the OVS error."""
-    try:
-        _, ports = read_ovs(target)
-    except (shell.CommandError, ValueError):
-        if not dry_run:
-            raise
+    """Our tunnels (marked) whose remote left remote_ips, from the node's OVS database.
+
+    A dry run reads nothing, so it cannot list them: it says so instead."""
+    if dry_run:
         return ()
+    _, ports = read_ovs(target)
     return stale_tunnels(settings, ports)
 
 

@@ -130,7 +130,7 @@ def build(count, prefix='', base=None, second_vpc=False):
                                 vm_address(i, SECOND_VNI)),)
         settings = dataclasses.replace(
             s, remote_ips=tuple(ip for ip in vteps if ip != s.local_ip), vpcs=vpcs,
-            vm_ports=vm_ports, datapath_type='netdev')
+            vm_ports=vm_ports, datapath_type='netdev', node_name='compute%d' % i)
         nodes.append(Node(i, 'compute%d' % i, prefix + 'compute%d' % i, s.local_ip,
                           settings, source))
     topo = Topology(prefix, tuple(nodes))
@@ -144,11 +144,18 @@ def build(count, prefix='', base=None, second_vpc=False):
 def render_config(settings, comment=''):
     """A [vxlan_vpc] file holding every option of ``settings`` (config.load_file reads it)."""
     s = settings
-    lines = ['# ' + line for line in comment.splitlines()] + [
-        '[vxlan_vpc]',
-        'local_ip = %s' % s.local_ip,
-        'remote_ips = %s' % ', '.join(s.remote_ips),
-        'vpcs = %s' % ', '.join('%#x:%d' % (v.vni, v.local_vlan) for v in s.vpcs),
+    lines = ['# ' + line for line in comment.splitlines()] + ['[vxlan_vpc]',
+                                                             'local_ip = %s' % s.local_ip]
+    if s.registry:  # the registry holds VPCs, nodes and VM ports
+        lines += ['etcd_endpoints = %s' % ','.join(s.etcd_endpoints)]
+    else:
+        lines += ['remote_ips = %s' % ', '.join(s.remote_ips),
+                  'vpcs = %s' % ', '.join('%#x:%d' % (v.vni, v.local_vlan) for v in s.vpcs)]
+    lines += [
+        'registry_prefix = %s' % s.registry_prefix,
+        'node_name = %s' % s.node_name,
+        'ovsdb_connection = %s' % s.ovsdb_connection,
+        'ovsdb_poll_interval = %s' % s.ovsdb_poll_interval,
         'tun_bridge = %s' % s.tun_bridge,
         'int_bridge = %s' % s.int_bridge,
         'patch_int_port = %s' % s.patch_int_port,
@@ -159,10 +166,11 @@ def render_config(settings, comment=''):
         'learn_cookie = %#x' % s.learn_cookie,
         'controller = %s' % s.controller,
         'datapath_type = %s' % s.datapath_type,
-        'vm_ports = %s' % ', '.join(
-            ':'.join([p.id, '%#x' % p.vni] + ([p.namespace, p.address] if p.namespace else []))
-            for p in s.vm_ports),
     ]
+    if not s.registry:
+        lines.append('vm_ports = %s' % ', '.join(
+            ':'.join([p.id, '%#x' % p.vni] + ([p.namespace, p.address] if p.namespace else []))
+            for p in s.vm_ports))
     return '\n'.join(lines) + '\n'
 
 

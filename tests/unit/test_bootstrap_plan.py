@@ -19,7 +19,7 @@ ovs-vsctl -- --may-exist add-br br-tun -- set bridge br-tun fail_mode=secure pro
 ovs-vsctl -- --may-exist add-br br-int -- set bridge br-int fail_mode=standalone datapath_type=netdev
 ovs-vsctl -- --may-exist add-port br-tun patch-int -- set interface patch-int type=patch options:peer=patch-tun
 ovs-vsctl -- --may-exist add-port br-int patch-tun -- set interface patch-tun type=patch options:peer=patch-int
-ovs-vsctl -- --if-exists del-port br-tun vxlan-ac150c08 -- add-port br-tun vxlan-ac150c08 -- set interface vxlan-ac150c08 type=vxlan options:remote_ip=172.21.12.8 options:local_ip=172.21.12.163 options:dst_port=4789 options:df_default=true options:in_key=flow options:out_key=flow
+ovs-vsctl -- --if-exists del-port br-tun vxlan-ac150c08 -- add-port br-tun vxlan-ac150c08 -- set interface vxlan-ac150c08 type=vxlan options:remote_ip=172.21.12.8 options:local_ip=172.21.12.163 options:dst_port=4789 options:df_default=true options:in_key=flow options:out_key=flow -- set port vxlan-ac150c08 external_ids:ryu-vxlan-vpc-remote=172.21.12.8
 ip link add qbr123 type bridge mcast_snooping 0
 ip link set qbr123 up
 ip link add qvo123 type veth peer name qvb123
@@ -40,6 +40,9 @@ TUN_OPTS = (('df_default', 'true'), ('dst_port', '4789'), ('in_key', 'flow'),
             ('local_ip', '172.21.12.163'), ('out_key', 'flow'), ('remote_ip', '172.21.12.8'))
 
 
+MARK = (('ryu-vxlan-vpc-remote', '172.21.12.8'),)
+
+
 def finished_c1(netns=None):
     """What a node looks like after bootstrap of compute1.conf."""
     return Observed(
@@ -54,7 +57,8 @@ def finished_c1(netns=None):
             'br-int': OvsPort('br-int', 'br-int', None, 'internal'),
             'patch-int': OvsPort('patch-int', 'br-tun', None, 'patch', (('peer', 'patch-tun'),)),
             'patch-tun': OvsPort('patch-tun', 'br-int', None, 'patch', (('peer', 'patch-int'),)),
-            'vxlan-ac150c08': OvsPort('vxlan-ac150c08', 'br-tun', None, 'vxlan', TUN_OPTS),
+            'vxlan-ac150c08': OvsPort('vxlan-ac150c08', 'br-tun', None, 'vxlan', TUN_OPTS,
+                                      external_ids=MARK),
             'qvo123': OvsPort('qvo123', 'br-int', 12)},
         links={
             netns: {'lo': Link('lo', '', True),
@@ -127,7 +131,8 @@ def test_tunnel_with_a_stale_option_or_tag_is_replaced():
     obs.ports['vxlan-ac150c08'] = OvsPort('vxlan-ac150c08', 'br-tun', None, 'vxlan',
                                           tuple(sorted(stale.items())))
     assert step.check(obs) is None
-    obs.ports['vxlan-ac150c08'] = OvsPort('vxlan-ac150c08', 'br-tun', 12, 'vxlan', TUN_OPTS)
+    obs.ports['vxlan-ac150c08'] = OvsPort('vxlan-ac150c08', 'br-tun', 12, 'vxlan', TUN_OPTS,
+                                          external_ids=MARK)
     assert step.check(obs) is None
     assert step.argv[2:5] == ('--if-exists', 'del-port', 'br-tun')
 

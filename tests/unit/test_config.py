@@ -33,8 +33,8 @@ def test_shipped_configs_reproduce_the_article():
 
 def test_sample_documents_every_option():
     sample = (ETC / 'sample.conf').read_text()
-    for opt in config.OPTS:
-        assert '\n%s = ' % opt.name in sample, opt.name
+    for opt in config.OPTS:  # registry-only options are shown commented out
+        assert '\n%s = ' % opt.name in sample or '\n# %s = ' % opt.name in sample, opt.name
 
 
 def test_vni_decimal_or_hex(tmp_path):
