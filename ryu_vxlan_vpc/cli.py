@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     'ryu_vxlan_vpc.rest.client',
     'ryu_vxlan_vpc.bootstrap.command',
     'ryu_vxlan_vpc.lab.command',
+    'ryu_vxlan_vpc.registry.command',
 )
 
 

@@ -307,6 +307,66 @@ def stale_tunnels(settings, ports):
                   and wanted.get(p.name) != p.external_id(TUNNEL_MARK))
 
 
+def vm_port_steps(settings, target, vm, tag, iface_id=None, mac=None):
+    """The steps that plumb one VM port as Nova and os-vif do: Linux bridge qbrID, veth
+    qvoID/qvbID with qvoID on br-int tagged ``tag`` and, with a namespace, a veth tapID <->
+    eth0 into it holding the address.
+
+    Registry mode passes the dead VLAN as ``tag`` with the port's ``iface_id`` (and the
+    VM's ``mac``): the app re-tags the port once the registry binds it, so the tag is then
+    the app's to keep and is not checked here."""
+    s, vs, ip, node = settings, target.vsctl, target.ip, target.netns
+    vni = '' if iface_id else ', local VLAN %d (VNI %#x)' % (tag, vm.vni)
+    iface = (('--', 'set', 'interface', vm.ovs_port, 'external_ids:iface-id=' + iface_id)
+             + (('external_ids:attached-mac=' + mac,) if mac else ())) if iface_id else ()
+    steps = [
+        # No multicast snooping: else the bridge's own IGMP joins cross the overlay and
+        # the far node's table 20 learns the qbr's MAC beside the VM's.
+        Step('Linux bridge %s' % vm.bridge,
+             ip('link', 'add', vm.bridge, 'type', 'bridge', 'mcast_snooping', '0'),
+             LinkIs(node, vm.bridge, kind='bridge')),
+        Step('%s up' % vm.bridge, ip('link', 'set', vm.bridge, 'up'),
+             LinkIs(node, vm.bridge, up=True)),
+        Step('veth %s / %s' % (vm.ovs_port, vm.bridge_port),
+             ip('link', 'add', vm.ovs_port, 'type', 'veth', 'peer', 'name', vm.bridge_port),
+             AllOf((LinkIs(node, vm.ovs_port, kind='veth'),
+                    LinkIs(node, vm.bridge_port, kind='veth')))),
+        Step('%s up' % vm.ovs_port, ip('link', 'set', vm.ovs_port, 'up'),
+             LinkIs(node, vm.ovs_port, up=True)),
+        Step('%s up' % vm.bridge_port, ip('link', 'set', vm.bridge_port, 'up'),
+             LinkIs(node, vm.bridge_port, up=True)),
+        Step('%s in %s' % (vm.bridge_port, vm.bridge),
+             ip('link', 'set', vm.bridge_port, 'master', vm.bridge),
+             LinkIs(node, vm.bridge_port, master=vm.bridge)),
+        Step('%s on %s%s' % (vm.ovs_port, s.int_bridge,
+                             vni or ', iface-id %s (dead VLAN until bound)' % iface_id),
+             vs('--', '--may-exist', 'add-port', s.int_bridge, vm.ovs_port,
+                '--', 'set', 'port', vm.ovs_port, 'tag=%d' % tag, *iface),
+             PortIs(vm.ovs_port, s.int_bridge, '', (), ANY if iface_id else tag)),
+    ]
+    if vm.namespace is None:
+        return steps
+    ns = vm.namespace
+    peer_mac = ('address', mac) if mac else ()
+    return steps + [
+        Step('namespace %s' % ns, ('ip', 'netns', 'add', ns), NetnsExists(ns)),
+        Step('lo up in %s' % ns, ip('link', 'set', 'lo', 'up', netns=ns),
+             LinkIs(ns, 'lo', up=True)),
+        Step('veth %s / %s in %s' % (vm.tap, VM_IFNAME, ns),
+             ip('link', 'add', vm.tap, 'type', 'veth', 'peer', 'name', VM_IFNAME, *peer_mac,
+                'netns', ns),
+             AllOf((LinkIs(node, vm.tap, kind='veth'), LinkIs(ns, VM_IFNAME, kind='veth')))),
+        Step('%s in %s' % (vm.tap, vm.bridge), ip('link', 'set', vm.tap, 'master', vm.bridge),
+             LinkIs(node, vm.tap, master=vm.bridge)),
+        Step('%s up' % vm.tap, ip('link', 'set', vm.tap, 'up'), LinkIs(node, vm.tap, up=True)),
+        Step('%s up in %s' % (VM_IFNAME, ns), ip('link', 'set', VM_IFNAME, 'up', netns=ns),
+             LinkIs(ns, VM_IFNAME, up=True)),
+        Step('%s on %s in %s' % (vm.address, VM_IFNAME, ns),
+             ip('addr', 'add', vm.address, 'dev', VM_IFNAME, netns=ns),
+             LinkIs(ns, VM_IFNAME, address=vm.address)),
+    ]
+
+
 def plan_bootstrap(settings, target=Target(), standalone_vni=None, remove_tunnels=()):
     """The steps that make the node match ``settings``.
 
@@ -319,7 +379,7 @@ def plan_bootstrap(settings, target=Target(), standalone_vni=None, remove_tunnel
     own local VLAN, as the flow pipeline does).
     """
     _validate(settings, target)
-    s, vs, ip = settings, target.vsctl, target.ip
+    s, vs = settings, target.vsctl
     tun_vlan = None
     if standalone_vni is not None:
         try:
@@ -363,54 +423,31 @@ def plan_bootstrap(settings, target=Target(), standalone_vni=None, remove_tunnel
               for remote_ip in s.remote_ips]
     steps += [tunnel_removal_step(s, target, name) for name in remove_tunnels]
 
-    node = target.netns
     for vm in s.vm_ports:
-        vlan = s.local_vlan_of(vm.vni)
-        steps += [
-            # No multicast snooping: else the bridge's own IGMP joins cross the overlay and
-            # the far node's table 20 learns the qbr's MAC beside the VM's.
-            Step('Linux bridge %s' % vm.bridge,
-                 ip('link', 'add', vm.bridge, 'type', 'bridge', 'mcast_snooping', '0'),
-                 LinkIs(node, vm.bridge, kind='bridge')),
-            Step('%s up' % vm.bridge, ip('link', 'set', vm.bridge, 'up'),
-                 LinkIs(node, vm.bridge, up=True)),
-            Step('veth %s / %s' % (vm.ovs_port, vm.bridge_port),
-                 ip('link', 'add', vm.ovs_port, 'type', 'veth', 'peer', 'name', vm.bridge_port),
-                 AllOf((LinkIs(node, vm.ovs_port, kind='veth'),
-                        LinkIs(node, vm.bridge_port, kind='veth')))),
-            Step('%s up' % vm.ovs_port, ip('link', 'set', vm.ovs_port, 'up'),
-                 LinkIs(node, vm.ovs_port, up=True)),
-            Step('%s up' % vm.bridge_port, ip('link', 'set', vm.bridge_port, 'up'),
-                 LinkIs(node, vm.bridge_port, up=True)),
-            Step('%s in %s' % (vm.bridge_port, vm.bridge),
-                 ip('link', 'set', vm.bridge_port, 'master', vm.bridge),
-                 LinkIs(node, vm.bridge_port, master=vm.bridge)),
-            Step('%s on %s, local VLAN %d (VNI %#x)' % (vm.ovs_port, s.int_bridge, vlan, vm.vni),
-                 vs('--', '--may-exist', 'add-port', s.int_bridge, vm.ovs_port,
-                    '--', 'set', 'port', vm.ovs_port, 'tag=%d' % vlan),
-                 PortIs(vm.ovs_port, s.int_bridge, '', (), vlan)),
-        ]
-        if vm.namespace is None:
-            continue
-        ns = vm.namespace
-        steps += [
-            Step('namespace %s' % ns, ('ip', 'netns', 'add', ns), NetnsExists(ns)),
-            Step('lo up in %s' % ns, ip('link', 'set', 'lo', 'up', netns=ns),
-                 LinkIs(ns, 'lo', up=True)),
-            Step('veth %s / %s in %s' % (vm.tap, VM_IFNAME, ns),
-                 ip('link', 'add', vm.tap, 'type', 'veth', 'peer', 'name', VM_IFNAME,
-                    'netns', ns),
-                 AllOf((LinkIs(node, vm.tap, kind='veth'), LinkIs(ns, VM_IFNAME, kind='veth')))),
-            Step('%s in %s' % (vm.tap, vm.bridge), ip('link', 'set', vm.tap, 'master', vm.bridge),
-                 LinkIs(node, vm.tap, master=vm.bridge)),
-            Step('%s up' % vm.tap, ip('link', 'set', vm.tap, 'up'), LinkIs(node, vm.tap, up=True)),
-            Step('%s up in %s' % (VM_IFNAME, ns), ip('link', 'set', VM_IFNAME, 'up', netns=ns),
-                 LinkIs(ns, VM_IFNAME, up=True)),
-            Step('%s on %s in %s' % (vm.address, VM_IFNAME, ns),
-                 ip('addr', 'add', vm.address, 'dev', VM_IFNAME, netns=ns),
-                 LinkIs(ns, VM_IFNAME, address=vm.address)),
-        ]
+        steps += vm_port_steps(s, target, vm, s.local_vlan_of(vm.vni))
     return Plan(tuple(steps), _namespaces(s))
+
+
+def vm_port_removal_steps(settings, target, vm):
+    """Undo vm_port_steps; what holds something it did not make is kept."""
+    s, vs, ip, node = settings, target.vsctl, target.ip, target.netns
+    steps = []
+    if vm.namespace is not None:
+        steps += [
+            Step('veth %s / %s in %s' % (vm.tap, VM_IFNAME, vm.namespace),
+                 ip('link', 'del', vm.tap), LinkGone(node, vm.tap)),
+            Step('namespace %s' % vm.namespace, ('ip', 'netns', 'del', vm.namespace),
+                 NetnsGone(vm.namespace)),
+        ]
+    return steps + [
+        Step('%s on %s' % (vm.ovs_port, s.int_bridge),
+             vs('--', '--if-exists', 'del-port', s.int_bridge, vm.ovs_port),
+             PortGone(vm.ovs_port, s.int_bridge)),
+        Step('veth %s / %s' % (vm.ovs_port, vm.bridge_port), ip('link', 'del', vm.ovs_port),
+             VmVethGone(node, vm.ovs_port, s.int_bridge)),
+        Step('Linux bridge %s' % vm.bridge, ip('link', 'del', vm.bridge),
+             LinuxBridgeGone(node, vm.bridge)),
+    ]
 
 
 def plan_teardown(settings, target=Target()):
@@ -420,25 +457,10 @@ def plan_teardown(settings, target=Target()):
     something bootstrap did not make is kept (the step reports it) instead of deleted.
     """
     _validate(settings, target)
-    s, vs, ip, node = settings, target.vsctl, target.ip, target.netns
+    s, vs = settings, target.vsctl
     steps = []
     for vm in s.vm_ports:
-        if vm.namespace is not None:
-            steps += [
-                Step('veth %s / %s in %s' % (vm.tap, VM_IFNAME, vm.namespace),
-                     ip('link', 'del', vm.tap), LinkGone(node, vm.tap)),
-                Step('namespace %s' % vm.namespace, ('ip', 'netns', 'del', vm.namespace),
-                     NetnsGone(vm.namespace)),
-            ]
-        steps += [
-            Step('%s on %s' % (vm.ovs_port, s.int_bridge),
-                 vs('--', '--if-exists', 'del-port', s.int_bridge, vm.ovs_port),
-                 PortGone(vm.ovs_port, s.int_bridge)),
-            Step('veth %s / %s' % (vm.ovs_port, vm.bridge_port), ip('link', 'del', vm.ovs_port),
-                 VmVethGone(node, vm.ovs_port, s.int_bridge)),
-            Step('Linux bridge %s' % vm.bridge, ip('link', 'del', vm.bridge),
-                 LinuxBridgeGone(node, vm.bridge)),
-        ]
+        steps += vm_port_removal_steps(s, target, vm)
     for remote_ip in s.remote_ips:
         name = tunnel_port_name(remote_ip)
         steps.append(Step('VXLAN port %s' % name,

@@ -31,7 +31,7 @@ class PortChange:
 def _vsctl_args(step):
     """A bootstrap Step's ovs-vsctl argv without the program and database options."""
     argv = list(step.argv[1:])
-    while argv and argv[0].startswith('--db='):
+    while argv and (argv[0].startswith('--db=') or argv[0] == '--'):
         argv.pop(0)
     return tuple(argv)
 
@@ -60,7 +60,10 @@ def tunnel_changes(settings, intent, ports, target):
         if step.check(_Obs(ports)) is None:
             changes.append(PortChange('tunnel to %s: %s' % (remote_ip, step.what),
                                       _vsctl_args(step)))
+    wanted = {tunnel_port_name(ip) for ip in intent.remote_ips}
     for name in stale_tunnels(wanted_settings, ports):
+        if name in wanted:
+            continue  # marked for another remote: the create step above replaces it whole
         step = tunnel_removal_step(settings, target, name)
         changes.append(PortChange('tunnel %s removed (was to %s)'
                                   % (name, ports[name].external_id(TUNNEL_MARK)),

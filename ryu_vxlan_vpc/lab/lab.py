@@ -14,12 +14,15 @@ import time
 
 from .. import config, procs, shell
 from ..bootstrap import apply, plan_bootstrap
+from ..bootstrap.execute import read_ovs
 from ..bootstrap.plan import Target
-from ..config import tunnel_port_name
+from ..model import DEAD_VLAN, TUNNEL_MARK, Vpc, tunnel_port_name
 from ..ovs_instance import OvsInstance
 from ..pipeline import br_tun
+from ..registry import fleet
 from ..ryu_process import RyuManager
-from . import report, topology as topo_mod
+from . import report, runtime, topology as topo_mod
+from .common import LabError, wait  # noqa: F401  (LabError: the lab's error, for callers)
 from .ping import ping
 from .report import tun_bridge
 from .topology import NODE_NIC, PHY_BRIDGE, UNDERLAY_BRIDGE, UNDERLAY_MTU
@@ -35,21 +38,8 @@ PIPELINE_TIMEOUT = 30.0
 LISTEN_TIMEOUT = 40.0
 
 
-class LabError(RuntimeError):
-    def __init__(self, message, exit_code=1):
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 def ryu_manager_path():
     return os.path.join(os.path.dirname(sys.executable), 'ryu-manager')
-
-
-def _wait(predicate, timeout, what, interval=0.2):
-    value = procs.poll(predicate, timeout, interval)
-    if not value:
-        raise LabError('timed out after %.0f s waiting for %s' % (timeout, what))
-    return value
 
 
 def find_config_dir():
@@ -78,7 +68,7 @@ class Lab:
         except ValueError as exc:
             raise LabError('%s is damaged (%s); remove the lab by hand' % (self.record_path, exc))
 
-    def _save(self, rec):
+    def save(self, rec):
         tmp = self.record_path + '.tmp'
         with open(tmp, 'w') as f:
             json.dump(rec, f, indent=1)
@@ -101,8 +91,13 @@ class Lab:
         return topo_mod.build(nodes, prefix, base, second_vpc)
 
     def up(self, nodes=2, prefix='', second_vpc=False, standalone_check=False,
-           config_dir=None, ryu_manager=None, verbose=False):
-        """Build the lab; returns the pings made. Raises LabError (nothing or all recorded)."""
+           config_dir=None, ryu_manager=None, verbose=False, static=False):
+        """Build the lab; returns the pings made. Raises LabError (nothing or all recorded).
+
+        By default every node follows the lab's etcd registry, which the lab fills through
+        ``registry.fleet``; ``static`` (and ``standalone_check``) gives each node a config
+        file holding the whole mesh instead, the article's way."""
+        registry = not (static or standalone_check)
         started = time.monotonic()
         try:
             topo = self.plan(nodes, prefix, second_vpc, config_dir)
@@ -115,20 +110,25 @@ class Lab:
         rec = {'version': 1, 'status': 'building', 'prefix': prefix,
                'created': time.strftime('%Y-%m-%d %H:%M:%S'), 'created_dir': created_dir,
                'standalone_check': standalone_check, 'second_vpc': second_vpc,
-               'namespaces': [], 'paths': [], 'nodes': []}
-        self._save(rec)
+               'namespaces': [], 'paths': [], 'nodes': [], 'registry': None,
+               'registry_mode': registry}
+        self.save(rec)
         try:
-            settings = self._write_configs(topo, rec)
+            settings = self._write_configs(topo, rec, registry)
         except config.ConfigError as exc:
             self.down(quiet=True)
             raise LabError('lab up: generated config refused: %s (nothing was built)' % exc, 2)
         phase = 'starting'
         try:
             phase = 'building the underlay'
-            self._underlay(topo, rec)
+            self._underlay(topo, rec, registry)
+            if registry:
+                phase = 'starting etcd and registering the nodes'
+                runtime.start_registry(self, rec)
+                self._register(topo, rec)
             phase = 'starting OVS'
             for node, node_rec in zip(topo.nodes, rec['nodes']):
-                self._save(rec)
+                self.save(rec)
                 self.ovs(node_rec).start()
                 self._br_phy(node, node_rec)
             if not standalone_check:
@@ -142,15 +142,25 @@ class Lab:
             if not standalone_check:
                 phase = 'waiting for the controllers'
                 self._wait_connected(rec)
+            if registry:
+                phase = 'adding the VMs'
+                for node, node_rec in zip(topo.nodes, rec['nodes']):
+                    for port in node.settings.vm_ports:
+                        runtime.add_vm(self, rec, node_rec, port.vni, port.namespace,
+                                       port.address, port.id)
+                phase = 'waiting for the registry to be applied'
+                for node_rec in rec['nodes']:
+                    self.wait_converged(node_rec, rec)
+            elif not standalone_check:
                 phase = 'waiting for the pipelines'
                 self._wait_pipelines(rec, settings)
             phase = 'pinging'
             pings = self._ping(topo)
             rec['status'] = 'up'
-            self._save(rec)
+            self.save(rec)
         except BaseException as exc:
             rec['status'] = 'failed'
-            self._save(rec)
+            self.save(rec)
             detail = str(exc) if isinstance(exc, (LabError, shell.CommandError)) else repr(exc)
             message = ('lab up failed while %s: %s\nThe partial lab is left for inspection in '
                        '%s; `%s lab down%s` removes all of it.'
@@ -193,57 +203,95 @@ class Lab:
             raise LabError('network namespace(s) %s already exist and are not part of a lab '
                            'in %s; nothing was built' % (', '.join(taken), self.state_dir))
 
-    def _write_configs(self, topo, rec):
+    def _write_configs(self, topo, rec, registry=False):
         settings = {}
         for node in topo.nodes:
-            node_dir = self._node_dir(node)
-            rec['paths'].append(node_dir)
-            self._save(rec)
-            os.makedirs(node_dir, exist_ok=True)
-            path = os.path.join(node_dir, CONF_NAME)
-            note = ('%s of the lab in %s. From %s, with remote_ips for a %d-node mesh%s.'
-                    % (node.name, self.state_dir, node.source or 'the lab\'s generator',
-                       len(topo.nodes), ' and namespace prefix %r' % topo.prefix
-                       if topo.prefix else ''))
-            with open(path, 'w') as f:
-                f.write(topo_mod.render_config(node.settings, note))
-            settings[node.name] = config.load_file(path)   # validated like any config
-            rec['nodes'].append({
-                'name': node.name, 'netns': node.netns, 'vtep': node.vtep, 'config': path,
-                'source': node.source, 'ovs_rundir': os.path.join(node_dir, 'ovs'),
-                'tun_bridge': settings[node.name].tun_bridge,
-                'vms': [dataclasses.asdict(vm) for vm in node.vms()], 'ryu': None})
-        self._save(rec)
+            rec['nodes'].append(self._write_config(node, rec, registry, len(topo.nodes)))
+            settings[node.name] = self.node_settings(rec['nodes'][-1])
+        self.save(rec)
         return settings
 
-    def _add_netns(self, rec, name):
+    def _write_config(self, node, rec, registry, count):
+        """The node's config file (validated like any config) and its record."""
+        node_dir = self._node_dir(node)
+        rec['paths'].append(node_dir)
+        self.save(rec)
+        os.makedirs(node_dir, exist_ok=True)
+        path = os.path.join(node_dir, CONF_NAME)
+        rundir = os.path.join(node_dir, 'ovs')
+        s = node.settings
+        if registry:
+            s = dataclasses.replace(s, remote_ips=(), vpcs=(), vm_ports=(),
+                                    etcd_endpoints=(runtime.ETCD_ENDPOINT,),
+                                    ovsdb_connection='unix:%s/db.sock' % rundir)
+            what = 'VPCs, nodes and VM ports from the lab\'s etcd registry'
+        else:
+            what = 'remote_ips for a %d-node mesh' % count
+        note = ('%s of the lab in %s. From %s, with %s%s.'
+                % (node.name, self.state_dir, node.source or 'the lab\'s generator', what,
+                   ' and namespace prefix %r' % rec['prefix'] if rec['prefix'] else ''))
+        with open(path, 'w') as f:
+            f.write(topo_mod.render_config(s, note))
+        config.load_file(path)   # validated like any config
+        return {'name': node.name, 'index': node.index, 'netns': node.netns,
+                'vtep': node.vtep, 'config': path, 'source': node.source,
+                'ovs_rundir': rundir, 'tun_bridge': s.tun_bridge, 'registry': registry,
+                'vms': [] if registry else [dataclasses.asdict(vm) for vm in node.vms()],
+                'ryu': None}
+
+    def node_settings(self, node_rec):
+        return config.load_file(node_rec['config'])
+
+    def _register(self, topo, rec):
+        """Every node and VPC of the topology, through the fleet CLI's own functions."""
+        for node in topo.nodes:
+            runtime.register(rec, fleet.add_node, node.name, node.vtep)
+        for vni in sorted({vm.vni for vm in topo.vms()}):
+            runtime.register(rec, fleet.add_vpc, '%#x' % vni)
+
+    def add_netns(self, rec, name):
         rec['namespaces'].append(name)
-        self._save(rec)
+        self.save(rec)
         shell.run(['ip', 'netns', 'add', name])
         shell.run(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
 
-    def _underlay(self, topo, rec):
+    def _underlay(self, topo, rec, registry=False):
         ul = topo.underlay_netns
-        self._add_netns(rec, ul)
+        rec['underlay'] = ul
+        self.add_netns(rec, ul)
         shell.run(['ip', '-n', ul, 'link', 'add', UNDERLAY_BRIDGE, 'mtu', str(UNDERLAY_MTU),
                    'type', 'bridge'])
         shell.run(['ip', '-n', ul, 'link', 'set', UNDERLAY_BRIDGE, 'up'])
         for node in topo.nodes:
-            self._add_netns(rec, node.netns)
-            # No IPv6 on the node's own links (br-phy, qbr, qvo/qvb, tap), as os-vif does for
-            # qbr: only the VMs' MACs get learned into table 20, as in the article.
-            for scope in ('all', 'default'):
-                shell.run(['ip', 'netns', 'exec', node.netns, 'tee',
-                           '/proc/sys/net/ipv6/conf/%s/disable_ipv6' % scope], input='1')
-            shell.run(['ip', '-n', node.netns, 'link', 'add', NODE_NIC, 'mtu', str(UNDERLAY_MTU),
-                       'type', 'veth', 'peer', 'name', node.uplink, 'mtu', str(UNDERLAY_MTU),
-                       'netns', ul])
-            shell.run(['ip', '-n', ul, 'link', 'set', node.uplink, 'master', UNDERLAY_BRIDGE,
-                       'up'])
-            shell.run(['ip', '-n', node.netns, 'link', 'set', NODE_NIC, 'up'])
-        # The VM namespaces are made by bootstrap; recorded now so down removes them.
-        rec['namespaces'] += [vm.namespace for vm in topo.vms()]
-        self._save(rec)
+            self._node_netns(rec, node)
+        if not registry:
+            # The VM namespaces are made by bootstrap; recorded now so down removes them.
+            rec['namespaces'] += [vm.namespace for vm in topo.vms()]
+            self.save(rec)
+
+    def _node_netns(self, rec, node):
+        self.add_netns(rec, node.netns)
+        # No IPv6 on the node's own links (br-phy, qbr, qvo/qvb, tap), as os-vif does for
+        # qbr: only the VMs' MACs get learned into table 20, as in the article.
+        for scope in ('all', 'default'):
+            shell.run(['ip', 'netns', 'exec', node.netns, 'tee',
+                       '/proc/sys/net/ipv6/conf/%s/disable_ipv6' % scope], input='1')
+        self.link_to_underlay(rec, node.netns, node.uplink)
+        if rec.get('registry_mode'):
+            self.link_to_underlay(rec, node.netns, node.uplink + '-m', topo_mod.MGMT_NIC,
+                                  '%s/%d' % (topo_mod.mgmt_ip(node.index),
+                                             topo_mod.MGMT_PREFIX_LEN))
+
+    def link_to_underlay(self, rec, netns, uplink, nic=NODE_NIC, address=None):
+        """A veth from ``netns`` (``nic``, holding ``address``) to the underlay bridge."""
+        ul = rec.get('underlay') or rec['prefix'] + topo_mod.UNDERLAY_NETNS
+        shell.run(['ip', '-n', netns, 'link', 'add', nic, 'mtu', str(UNDERLAY_MTU),
+                   'type', 'veth', 'peer', 'name', uplink, 'mtu', str(UNDERLAY_MTU),
+                   'netns', ul])
+        shell.run(['ip', '-n', ul, 'link', 'set', uplink, 'master', UNDERLAY_BRIDGE, 'up'])
+        if address:
+            shell.run(['ip', '-n', netns, 'addr', 'add', address, 'dev', nic])
+        shell.run(['ip', '-n', netns, 'link', 'set', nic, 'up'])
 
     def _br_phy(self, node, node_rec):
         """Userspace VXLAN: the VTEP address on br-phy, whose port is the node's NIC."""
@@ -262,10 +310,10 @@ class Lab:
         argv = RyuManager(node.netns, node_rec['config'], log, port, ryu_manager=ryu, extra=[
             '--ofp-listen-host', host, '--wsapi-host', '127.0.0.1']).argv
         node_rec['ryu'] = {'argv': argv, 'log': log, 'port': port, 'pid': None}
-        self._save(rec)
+        self.save(rec)
         pid, started = procs.spawn(argv, log)
         node_rec['ryu'].update(pid=pid, started=started)
-        self._save(rec)
+        self.save(rec)
 
     def _ryu_check(self, node_rec):
         ryu = node_rec['ryu']
@@ -279,7 +327,7 @@ class Lab:
         def ready():
             self._ryu_check(node_rec)
             return procs.listening(ryu['pid'], ryu['port'])
-        _wait(ready, LISTEN_TIMEOUT, 'ryu-manager of %s to listen on port %d'
+        wait(ready, LISTEN_TIMEOUT, 'ryu-manager of %s to listen on port %d'
               % (node_rec['name'], ryu['port']))
 
     def _bootstrap(self, topo, rec, settings, standalone_check, verbose):
@@ -290,7 +338,7 @@ class Lab:
             result = apply(plan_bootstrap(s, target, standalone_vni=vni), target,
                            out=self.out if verbose else (lambda line: None))
             node_rec['bootstrap_steps'] = result.ran
-            self._save(rec)
+            self.save(rec)
 
     def _wait_connected(self, rec):
         for node_rec in rec['nodes']:
@@ -301,7 +349,7 @@ class Lab:
                 self._ryu_check(node_rec)
                 return ovs.vsctl('get', 'controller', tun_bridge(node_rec),
                                  'is_connected').strip() == 'true'
-            _wait(connected, CONNECT_TIMEOUT, '%s of %s to connect to its ryu-manager'
+            wait(connected, CONNECT_TIMEOUT, '%s of %s to connect to its ryu-manager'
                   % (tun_bridge(node_rec), node_rec['name']))
             node_rec['connected_after'] = round(time.monotonic() - t0, 1)
 
@@ -324,9 +372,120 @@ class Lab:
             def complete():
                 self._ryu_check(node_rec)
                 return self.flow_count(node_rec, s.flow_cookie) == want
-            _wait(complete, PIPELINE_TIMEOUT, '%d pipeline flows on %s of %s'
+            wait(complete, PIPELINE_TIMEOUT, '%d pipeline flows on %s of %s'
                   % (want, tun_bridge(node_rec), node_rec['name']))
             node_rec['pipeline_flows'] = want
+
+    def converged(self, node_rec, rec):
+        """Whether ``node_rec`` holds what the registry says: a tunnel to every other node,
+        its VM ports on their VPC's local VLAN, and exactly the pipeline for those."""
+        self._ryu_check(node_rec)
+        s = self.node_settings(node_rec)
+        _, ports = read_ovs(Target.make(db=self.ovs(node_rec).db))
+        others = {n['vtep'] for n in rec['nodes'] if n is not node_rec}
+        tunnels = [p for p in ports.values() if p.bridge == s.tun_bridge
+                   and p.external_id(TUNNEL_MARK) in others and (p.ofport or 0) > 0]
+        if len(tunnels) != len(others):
+            return False
+        vlans = {}
+        for vm in node_rec['vms']:
+            port = ports.get('qvo' + vm['id'])
+            if port is None or not isinstance(port.tag, int) or port.tag == DEAD_VLAN:
+                return False
+            vlans[vm['vni']] = port.tag
+        patch = ports.get(s.patch_int_port)
+        state = br_tun.BrTunState.of(s, patch.ofport, [p.ofport for p in tunnels],
+                                     vpcs=[Vpc(vni, vlan) for vni, vlan in vlans.items()])
+        node_rec['pipeline_flows'] = len(br_tun.build(state))
+        return self.flow_count(node_rec, s.flow_cookie) == node_rec['pipeline_flows']
+
+    def wait_converged(self, node_rec, rec, timeout=PIPELINE_TIMEOUT):
+        wait(lambda: self.converged(node_rec, rec), timeout,
+             '%s to hold the registry\'s tunnels, VM port tags and pipeline' % node_rec['name'])
+        self.save(rec)
+
+    # --- a running lab: nodes and VMs added and removed (registry mode) -------------------
+    def _running(self):
+        rec = self.load()
+        if rec is None:
+            raise LabError('no lab in %s' % self.state_dir, 3)
+        if not rec.get('registry'):
+            raise LabError('the lab in %s has no registry (it was built with --static or '
+                           '--standalone-check): nodes and VMs are fixed' % self.state_dir, 2)
+        return rec
+
+    def node(self, rec, name):
+        for n in rec['nodes']:
+            if name in (n['name'], n['netns']):
+                return n
+        raise LabError('no node %r in the lab (nodes: %s)'
+                       % (name, ', '.join(n['name'] for n in rec['nodes'])), 2)
+
+    def add_node(self, ryu_manager=None, verbose=False):
+        """A new compute node joins the running mesh; returns its record."""
+        rec = self._running()
+        index = max(n.get('index', 0) for n in rec['nodes']) + 1
+        if index > topo_mod.MAX_NODES:
+            raise LabError('the lab has room for %d nodes' % topo_mod.MAX_NODES, 2)
+        base = topo_mod.generated_settings(index)
+        node = topo_mod.Node(index, 'compute%d' % index, rec['prefix'] + 'compute%d' % index,
+                             base.local_ip, dataclasses.replace(
+                                 base, vm_ports=(), node_name='compute%d' % index), None)
+        if node.netns in report.namespaces():
+            raise LabError('network namespace %s already exists' % node.netns, 2)
+        node_rec = self._write_config(node, rec, True, len(rec['nodes']) + 1)
+        rec['nodes'].append(node_rec)
+        self.save(rec)
+        s = self.node_settings(node_rec)
+        self._node_netns(rec, node)
+        self.ovs(node_rec).start()
+        self._br_phy(node, node_rec)
+        self._start_ryu(node, node_rec, s, ryu_manager or ryu_manager_path(), rec)
+        self._wait_listening(node_rec)
+        target = Target.make(db=self.ovs(node_rec).db, netns=node.netns)
+        node_rec['bootstrap_steps'] = apply(plan_bootstrap(s, target), target,
+                                            out=self.out if verbose else (lambda line: None)).ran
+        self._wait_connected({'nodes': [node_rec]})
+        runtime.register(rec, fleet.add_node, node.name, node.vtep)
+        self.save(rec)
+        return node_rec
+
+    def remove_node(self, name):
+        """``fleet node remove`` (its ports too), then its processes and namespaces."""
+        rec = self._running()
+        node_rec = self.node(rec, name)
+        said = runtime.register(rec, fleet.remove_node, node_rec['name'])
+        ryu = node_rec.get('ryu') or {}
+        if ryu.get('pid'):
+            procs.stop(ryu['pid'], ryu.get('started'))
+        self.ovs(node_rec).stop()
+        for netns in [vm['namespace'] for vm in node_rec['vms']] + [node_rec['netns']]:
+            shell.run(['ip', 'netns', 'del', netns], check=False)
+            if netns in rec['namespaces']:
+                rec['namespaces'].remove(netns)
+        node_dir = os.path.dirname(node_rec['config'])
+        shutil.rmtree(node_dir, ignore_errors=True)
+        if node_dir in rec['paths']:
+            rec['paths'].remove(node_dir)
+        rec['nodes'].remove(node_rec)
+        self.save(rec)
+        return said
+
+    def add_vm(self, node, vni, address=None):
+        rec = self._running()
+        return runtime.add_vm(self, rec, self.node(rec, node), vni, address=address)
+
+    def remove_vm(self, name):
+        rec = self._running()
+        node_rec, vm = runtime.find_vm(rec, name)
+        if vm is None:
+            raise LabError('no VM %r in the lab (VM namespaces: %s)' % (name, ', '.join(
+                v['namespace'] for n in rec['nodes'] for v in n['vms']) or 'none'), 2)
+        said = runtime.remove_vm(self, rec, node_rec, vm)
+        if vm['namespace'] in rec['namespaces']:
+            rec['namespaces'].remove(vm['namespace'])
+        self.save(rec)
+        return said
 
     def _ping(self, topo):
         first = topo.nodes[0].vms()[0]
@@ -334,13 +493,13 @@ class Lab:
         for node in topo.nodes[1:]:
             dst = node.vms()[0]
             # The first packets wait for ARP (the VMs' and the VTEPs'): warm up, then measure.
-            _wait(lambda: ping(first.namespace, dst.ip, 1, 0.2, 1).received, 15,
+            wait(lambda: ping(first.namespace, dst.ip, 1, 0.2, 1).received, 15,
                   'a first reply from %s (%s)' % (dst.ip, dst.namespace), interval=0)
             pings.append(ping(first.namespace, dst.ip, label='%s (%s, VNI %#x) -> %s (%s)' % (
                 first.ip, first.node, first.vni, dst.ip, dst.node)))
         if any(vm.vni == topo_mod.SECOND_VNI for vm in topo.vms()):
             a, b = (n.vms()[1] for n in topo.nodes[:2])
-            _wait(lambda: ping(a.namespace, b.ip, 1, 0.2, 1).received, 15,
+            wait(lambda: ping(a.namespace, b.ip, 1, 0.2, 1).received, 15,
                   'a first reply in VNI %#x' % topo_mod.SECOND_VNI, interval=0)
             pings.append(ping(a.namespace, b.ip, 3, label='%s (%s) -> %s (%s), both in VNI %#x'
                               % (a.ip, a.node, b.ip, b.node, b.vni)))
@@ -366,6 +525,9 @@ class Lab:
             say('no lab in %s: nothing to remove' % self.state_dir)
             return 0
         stopped = 0
+        reg = rec.get('registry') or {}
+        if reg.get('pid') and procs.stop(reg['pid'], reg.get('started')):
+            stopped += 1
         for n in rec['nodes']:
             ryu = n.get('ryu') or {}
             if ryu.get('pid') and procs.stop(ryu['pid'], ryu.get('started')):
@@ -388,7 +550,10 @@ class Lab:
             shell.run(['ip', 'netns', 'del', name])
             removed.append(name)
         for path in rec['paths']:
-            shutil.rmtree(path, ignore_errors=True)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                os.unlink(path)
         os.unlink(self.record_path)
         if rec.get('created_dir'):
             try:

@@ -98,6 +98,12 @@ def status(lab):
     lab.out('lab in %s: %s, %d nodes, built %s%s' % (
         lab.state_dir, rec['status'], len(rec['nodes']), rec['created'],
         ' (standalone check, no controllers)' if rec['standalone_check'] else ''))
+    reg = rec.get('registry')
+    if reg:
+        up = procs.alive(reg['pid'], reg.get('started')) if reg.get('pid') else False
+        lab.out('registry: etcd %s in namespace %s, pid %s %s' % (
+            reg.get('endpoint'), reg['netns'], reg.get('pid'), 'running' if up else 'DOWN'))
+        healthy &= up
     for n in rec['nodes']:
         ovs = lab.ovs(n)
         parts = ['namespace %s %s' % (n['netns'], 'ok' if n['netns'] in present

@@ -24,6 +24,16 @@ UNDERLAY_BRIDGE = 'br-underlay'
 NODE_NIC = 'eth0'          # the node's "physical" NIC, a port of its br-phy
 PHY_BRIDGE = 'br-phy'      # userspace VXLAN: the VTEP address lives on br-phy
 UNDERLAY_MTU = 1600        # room for 1500-byte VM frames plus VXLAN's 50 bytes
+# The control plane (etcd) has its own network, as a cloud's management network is apart
+# from its tunnel network; it also keeps TCP off the userspace br-phy, whose tap port
+# hands the kernel's unfinished TCP checksums on as they are.
+MGMT_NIC = 'mgmt0'
+MGMT_PREFIX_LEN = 24
+ETCD_MGMT_IP = '172.21.0.2'
+
+
+def mgmt_ip(index):
+    return '172.21.0.%d' % (10 + index)
 _PREFIX_RE = re.compile(r'^[a-z0-9-]{0,24}$')
 
 

@@ -1,0 +1,109 @@
+"""Follow the registry: read it all once, then apply watch events, forever.
+
+Ryu-free and thread-free: ``run`` blocks in the caller (a green thread in ryu-manager, a
+plain thread in tests) and calls ``on_fleet(fleet, revision)`` with the whole parsed fleet
+each time it changes. ``sleep`` and ``clock`` are injectable so tests need no real time.
+
+Failure handling, and why:
+- watch lost or idle (the stream ends): open a new one from the last revision + 1; etcd keeps
+  history, so nothing in between is missed.
+- that revision was compacted away: read everything again, then watch from there.
+- etcd unreachable: keep the last applied state (a controller must not tear down the overlay
+  because its registry blinked), say so once, retry with backoff 0.5 s doubling to 10 s, and
+  on return say so once and read everything again.
+"""
+import time
+
+from ryu_vxlan_vpc.registry.etcd import Compacted, RegistryUnavailable
+from ryu_vxlan_vpc.registry.records import normalize_prefix, parse_fleet
+
+MIN_BACKOFF = 0.5
+MAX_BACKOFF = 10.0
+
+
+class Follower:
+    def __init__(self, registry, prefix, on_fleet, log, sleep=time.sleep,
+                 clock=time.monotonic):
+        self.registry = registry
+        self.prefix = normalize_prefix(prefix)
+        self.on_fleet = on_fleet
+        self.log = log
+        self.sleep = sleep
+        self.clock = clock
+        self.mirror = {}        # key -> value bytes, as of self.revision
+        self.revision = None    # last revision applied (None: nothing read yet)
+        self.fleet = None       # last fleet handed to on_fleet
+        self.down = False       # etcd unreachable (said once)
+        self._reported = set()  # (key, value, reason) of malformed records already logged
+
+    def run(self, stop_flag):
+        """Loop until ``stop_flag`` (a threading.Event, or any callable) is set."""
+        stopped = stop_flag.is_set if hasattr(stop_flag, 'is_set') else stop_flag
+        need_full, backoff = True, MIN_BACKOFF
+        while not stopped():
+            try:
+                if need_full:
+                    self._read_all()
+                    need_full, backoff = False, MIN_BACKOFF
+                self._watch(stopped)
+            except Compacted as e:
+                self.log.info('etcd history is compacted up to revision %d (we were at %d): '
+                              'reading the whole registry again', e.revision, self.revision)
+                need_full = True
+            except RegistryUnavailable as e:
+                if not self.down:
+                    self.down = True
+                    kept = ('nothing read yet' if self.revision is None else
+                            'keeping the last applied state (revision %d)' % self.revision)
+                    self.log.warning('%s; %s and retrying', e, kept)
+                need_full = True
+                self.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            except Exception:  # a bug here must not stop the controller following etcd
+                self.log.exception('following the registry failed; reading it all again')
+                need_full = True
+                self.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _read_all(self):
+        kvs, revision = self.registry.read_all()
+        if self.down:
+            self.down = False
+            self.log.info('etcd is reachable again: reading the whole registry (revision %d)',
+                          revision)
+        self.mirror, self.revision = dict(kvs), revision
+        self._publish()
+
+    def _watch(self, stopped):
+        started, seen = self.clock(), False
+        for batch in self.registry.watch(self.revision + 1):
+            seen = True
+            for kind, key, value, mod_revision in batch:
+                if kind == 'delete':
+                    self.mirror.pop(key, None)
+                else:
+                    self.mirror[key] = value
+                self.revision = max(self.revision, mod_revision)
+            self._publish()
+            if stopped():
+                return
+        # The stream ended (lost, or idle for the registry's watch_idle): the caller resumes
+        # from self.revision + 1. A stream that keeps ending at once would spin: pause.
+        if not seen and self.clock() - started < MIN_BACKOFF:
+            self.sleep(MIN_BACKOFF)
+
+    def _publish(self):
+        fleet, problems = parse_fleet(self.prefix, self.mirror)
+        current = set()
+        for key, reason in problems:
+            mark = (key, self.mirror.get(key), reason)
+            current.add(mark)
+            if mark not in self._reported:
+                self.log.warning('registry record %s skipped: %s', key, reason)
+        # Forget fixed records, so one that breaks again is reported again.
+        self._reported = current
+        self.fleet = fleet
+        try:
+            self.on_fleet(fleet, self.revision)
+        except Exception:
+            self.log.exception('applying the registry at revision %d failed', self.revision)
