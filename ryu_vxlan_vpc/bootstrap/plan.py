@@ -304,7 +304,7 @@ def stale_tunnels(settings, ports):
     wanted = {tunnel_port_name(ip): ip for ip in settings.remote_ips}
     return sorted(p.name for p in ports.values()
                   if p.bridge == settings.tun_bridge and p.external_id(TUNNEL_MARK) is not None
-                  and wanted.get(p.name) != p.external_id(TUNNEL_MARK))
+                  and p.name not in wanted)  # a wanted one is replaced whole, not removed
 
 
 def vm_port_steps(settings, target, vm, tag, iface_id=None, mac=None):

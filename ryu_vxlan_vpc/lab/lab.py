@@ -450,6 +450,19 @@ class Lab:
         self.save(rec)
         return node_rec
 
+    def restart_ryu(self, name):
+        """ryu-manager of node ``name`` started again with the same command line."""
+        rec = self.load()
+        node_rec = self.node(rec, name)
+        ryu = node_rec['ryu']
+        if procs.alive(ryu['pid'], ryu.get('started')):
+            raise LabError('ryu-manager of %s (pid %d) is still running' % (name, ryu['pid']), 2)
+        ryu['pid'], ryu['started'] = procs.spawn(ryu['argv'], ryu['log'])
+        self.save(rec)
+        self._wait_listening(node_rec)
+        self._wait_connected({'nodes': [node_rec]})
+        return node_rec
+
     def remove_node(self, name):
         """``fleet node remove`` (its ports too), then its processes and namespaces."""
         rec = self._running()

@@ -45,10 +45,23 @@ def start_registry(lab, rec):
     rec['paths'].append(rec['registry']['log'])
     lab.add_netns(rec, netns)
     lab.link_to_underlay(rec, netns, ETCD_NETNS, address='%s/%d' % (ETCD_IP, MGMT_PREFIX_LEN))
+    _start_etcd(lab, rec)
+
+
+def restart_registry(lab, rec):
+    """etcd again on its data (after a crash), as a service manager would restart it."""
+    reg = rec['registry']
+    if reg.get('pid') and procs.alive(reg['pid'], reg.get('started')):
+        raise LabError('etcd (pid %d) is still running' % reg['pid'], 2)
+    _start_etcd(lab, rec)
+
+
+def _start_etcd(lab, rec):
     etcd = etcd_of(rec)
     pid, started = etcd.start(rec['registry']['log'])
     rec['registry'].update(pid=pid, started=started, endpoint=etcd.endpoint)
     lab.save(rec)
+    netns = rec['registry']['netns']
 
     def ready():
         if not procs.alive(pid, started):

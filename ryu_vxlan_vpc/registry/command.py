@@ -8,9 +8,8 @@ import json
 import os
 import sys
 
-from ryu_vxlan_vpc.registry import fleet
-from ryu_vxlan_vpc.registry.etcd import DEFAULT_ENDPOINT, Registry, RegistryUnavailable
-from ryu_vxlan_vpc.registry.records import DEFAULT_PREFIX, RecordError, fleet_to_json
+from ryu_vxlan_vpc.registry.records import (
+    DEFAULT_ENDPOINT, DEFAULT_PREFIX, RecordError, fleet_to_json)
 
 ETCD_ENV = 'RYU_VXLAN_VPC_ETCD'
 
@@ -24,46 +23,50 @@ exit status: 0 done (or nothing to do), 1 etcd unreachable or kept changing unde
 2 bad input or refused (e.g. a duplicate local_ip or MAC, an unknown node or VPC)."""
 
 
-def _node_add(reg, a):
-    return fleet.add_node(reg, a.name, a.local_ip)
+def _node_add(ops, reg, a):
+    return ops.add_node(reg, a.name, a.local_ip)
 
 
-def _node_remove(reg, a):
-    return fleet.remove_node(reg, a.name)
+def _node_remove(ops, reg, a):
+    return ops.remove_node(reg, a.name)
 
 
-def _vpc_add(reg, a):
-    return fleet.add_vpc(reg, a.vni, name=a.name, cidr=a.cidr)
+def _vpc_add(ops, reg, a):
+    return ops.add_vpc(reg, a.vni, name=a.name, cidr=a.cidr)
 
 
-def _vpc_remove(reg, a):
-    return fleet.remove_vpc(reg, a.vni, force=a.force)
+def _vpc_remove(ops, reg, a):
+    return ops.remove_vpc(reg, a.vni, force=a.force)
 
 
-def _port_add(reg, a):
-    return fleet.add_port(reg, a.node, a.port_id, a.vpc, a.mac, ip=a.ip)
+def _port_add(ops, reg, a):
+    return ops.add_port(reg, a.node, a.port_id, a.vpc, a.mac, ip=a.ip)
 
 
-def _port_remove(reg, a):
-    return fleet.remove_port(reg, a.node, a.port_id)
+def _port_remove(ops, reg, a):
+    return ops.remove_port(reg, a.node, a.port_id)
 
 
-def _show(reg, a):
-    current, problems = fleet.show(reg)
+def _show(ops, reg, a):
+    current, problems = ops.show(reg)
     if a.json:
         doc = fleet_to_json(current)
         doc['problems'] = [{'key': k, 'reason': r} for k, r in problems]
         return json.dumps(doc, indent=2)
-    return fleet.format_table(current, problems)
+    return ops.format_table(current, problems)
 
 
 def run(args):
+    # Imported here, not at the top: etcd3gw pulls in requests and eventlet, which every
+    # other ryu-vxlan-vpc subcommand would otherwise pay for at start-up.
+    from ryu_vxlan_vpc.registry import fleet
+    from ryu_vxlan_vpc.registry.etcd import Registry, RegistryUnavailable
     try:
         registry = Registry(args.etcd, prefix=args.prefix)
     except (ValueError, RecordError) as e:   # a bad --etcd or --prefix
         return _fail(str(e), 2)
     try:
-        print(args.action(registry, args))
+        print(args.action(fleet, registry, args))
     except fleet.FleetError as e:
         return _fail('%s; nothing was written' % e, 2)
     except (RegistryUnavailable, fleet.ConcurrentChange) as e:

@@ -26,9 +26,8 @@ with warnings.catch_warnings():
     import etcd3gw
     from etcd3gw import exceptions as etcd_exc
 
-from ryu_vxlan_vpc.registry.records import DEFAULT_PREFIX, normalize_prefix
+from ryu_vxlan_vpc.registry.records import DEFAULT_ENDPOINT, DEFAULT_PREFIX, normalize_prefix
 
-DEFAULT_ENDPOINT = '127.0.0.1:2379'
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_WATCH_IDLE = 5.0
 _HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$')

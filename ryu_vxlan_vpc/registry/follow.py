@@ -18,7 +18,7 @@ from ryu_vxlan_vpc.registry.etcd import Compacted, RegistryUnavailable
 from ryu_vxlan_vpc.registry.records import normalize_prefix, parse_fleet
 
 MIN_BACKOFF = 0.5
-MAX_BACKOFF = 10.0
+MAX_BACKOFF = 2.0   # a returning etcd is seen within 2 s
 
 
 class Follower:

@@ -18,6 +18,7 @@ from typing import Dict, Optional, Tuple
 from ryu_vxlan_vpc.model import VNI_MAX
 
 DEFAULT_PREFIX = '/ryu-vxlan-vpc'
+DEFAULT_ENDPOINT = '127.0.0.1:2379'   # etcd's own default client URL
 NODE_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
 PORT_ID_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$')
 MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')

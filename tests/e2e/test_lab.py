@@ -32,7 +32,8 @@ def built(tmp_path_factory):
     output = []
     lab = Lab(str(tmp_path_factory.mktemp('lab') / 'state'), out=output.append)
     try:
-        pings = lab.up(nodes=2, prefix=lab_prefix(), second_vpc=True, config_dir=ETC)
+        pings = lab.up(nodes=2, prefix=lab_prefix(), second_vpc=True, config_dir=ETC,
+                       static=True)
         yield Built(lab, pings, output)
     finally:
         lab.down(quiet=True)

@@ -21,7 +21,8 @@ def test_lab_up_status_down_with_three_nodes(tmp_path):
     state = str(tmp_path / 'state')
     before = namespaces()
     try:
-        up = lab('up', '--nodes', '3', '--state-dir', state, '--prefix', lab_prefix())
+        up = lab('up', '--static', '--nodes', '3', '--state-dir', state, '--prefix',
+                 lab_prefix())
         assert up.returncode == 0, up.stdout + up.stderr
         for dst in ('192.168.10.12', '192.168.10.13'):
             assert ('-> %s' % dst) in up.stdout and up.stdout.count(' 0% packet loss') == 2
