@@ -1,0 +1,249 @@
+"""Follower against an in-memory etcd: lost watches, compaction, outages, bad records.
+
+The fake keeps a revision counter, the full event history, a compaction point and an
+"unavailable" switch. A test is a script of steps; the fake runs the next step whenever the
+follower has drained the watch or sleeps, and stops the follower when the script is done.
+Every fleet the follower publishes must equal the fake's real state at that revision, so a
+missed or doubled event shows up as a mismatch.
+"""
+import json
+
+from ryu_vxlan_vpc.registry.etcd import Compacted, RegistryUnavailable
+from ryu_vxlan_vpc.registry.follow import MAX_BACKOFF, MIN_BACKOFF, Follower
+from ryu_vxlan_vpc.registry.records import parse_fleet
+
+P = '/ryu-vxlan-vpc'
+DROP = 'drop'  # a step returning this ends the current watch stream (connection lost)
+
+
+def node(name, ip):
+    return ('%s/nodes/%s' % (P, name), json.dumps({'local_ip': ip}).encode())
+
+
+def vpc(vni):
+    return ('%s/vpcs/%d' % (P, vni), b'{}')
+
+
+def port(node_name, port_id, vni, mac):
+    return ('%s/ports/%s/%s' % (P, node_name, port_id),
+            json.dumps({'vni': vni, 'mac': mac}).encode())
+
+
+class FakeRegistry:
+    def __init__(self, steps):
+        self.kv, self.revision, self.history = {}, 1, []
+        self.states = {1: {}}     # revision -> kv at that revision
+        self.compacted = 0        # a watch from a revision below this raises Compacted
+        self.unavailable = False
+        self.steps = list(steps)
+        self.done = False
+        self.sleeps = []
+        self.watches = []         # start revisions asked for
+        self.reads = 0
+
+    # --- the test's side ---
+    def commit(self, puts=(), deletes=()):
+        """One transaction: one new revision, its events together."""
+        self.revision += 1
+        for key, value in puts:
+            self.kv[key] = value
+            self.history.append((self.revision, 'put', key, value))
+        for key in deletes:
+            del self.kv[key]
+            self.history.append((self.revision, 'delete', key, None))
+        self.states[self.revision] = dict(self.kv)
+
+    def compact(self):
+        self.compacted = self.revision
+
+    def advance(self):
+        if not self.steps:
+            self.done = True
+            return DROP
+        return self.steps.pop(0)(self)
+
+    # --- the Registry interface ---
+    def _check(self):
+        if self.unavailable:
+            raise RegistryUnavailable('fake:2379', 'connection refused')
+
+    def read_all(self):
+        self._check()
+        self.reads += 1
+        return dict(self.kv), self.revision
+
+    def watch(self, start_revision):
+        self._check()
+        self.watches.append(start_revision)
+        if start_revision < self.compacted:
+            raise Compacted(self.compacted)
+        next_rev = start_revision
+        while not self.done:
+            pending = sorted({r for r, *_ in self.history if r >= next_rev})
+            for rev in pending:
+                yield [(kind, key, value, r) for r, kind, key, value in self.history if r == rev]
+                next_rev = rev + 1
+            if self.advance() == DROP or self.unavailable:
+                return
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.advance()
+
+
+class Log:
+    def __init__(self):
+        self.lines = []
+
+    def _add(self, level, msg, *args):
+        self.lines.append((level, msg % args if args else msg))
+
+    def debug(self, msg, *args):
+        self._add('debug', msg, *args)
+
+    def info(self, msg, *args):
+        self._add('info', msg, *args)
+
+    def warning(self, msg, *args):
+        self._add('warning', msg, *args)
+
+    def exception(self, msg, *args):
+        self._add('exception', msg, *args)
+
+    def matching(self, text):
+        return [line for level, line in self.lines if text in line]
+
+
+def follow(fake, on_fleet=None):
+    seen, log = [], Log()
+
+    def record(fleet, revision):
+        seen.append((fleet, revision))
+        if on_fleet:
+            on_fleet(fleet, revision)
+
+    follower = Follower(fake, P, record, log, sleep=fake.sleep, clock=lambda: 0.0)
+    follower.run(lambda: fake.done)
+    # Every published fleet is exactly the registry's state at that revision.
+    for fleet, revision in seen:
+        assert fleet == parse_fleet(P, fake.states[revision])[0], revision
+    assert [r for _, r in seen] == sorted(r for _, r in seen)
+    return seen, log
+
+
+def test_lost_watch_resumes_without_missing_an_event():
+    def write_then_lose_stream(f):
+        f.commit(puts=[port('c1', 'p2', 34, 'fa:16:3e:00:00:02')])
+        return DROP  # the stream dies before the follower saw that event
+
+    def write_more(f):
+        f.commit(puts=[node('c2', '10.0.0.2')], deletes=[port('c1', 'p1', 0, '')[0]])
+
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1'), vpc(34)]),
+        lambda f: f.commit(puts=[port('c1', 'p1', 34, 'fa:16:3e:00:00:01')]),
+        write_then_lose_stream,
+        write_more,
+    ])
+    seen, log = follow(fake)
+    fleet, revision = seen[-1]
+    assert revision == fake.revision == 5
+    assert set(fleet.nodes) == {'c1', 'c2'} and set(fleet.ports) == {('c1', 'p2')}
+    assert fake.reads == 1                  # resumed, not re-read
+    assert fake.watches == [2, 4]           # resumed at the revision it had not seen
+    assert not [line for level, line in log.lines if level != 'debug']
+
+
+def test_compaction_triggers_a_full_read_and_misses_nothing():
+    def write_compact_and_lose_stream(f):
+        f.commit(puts=[node('c2', '10.0.0.2')])
+        f.commit(deletes=[node('c1', '')[0]])   # a delete only a full read can reflect
+        f.compact()
+        return DROP
+
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1'), vpc(34)]),
+        write_compact_and_lose_stream,
+        lambda f: f.commit(puts=[vpc(35)]),
+    ])
+    seen, log = follow(fake)
+    fleet, revision = seen[-1]
+    assert revision == fake.revision
+    assert set(fleet.nodes) == {'c2'} and set(fleet.vpcs) == {34, 35}
+    assert fake.reads == 2
+    assert len(log.matching('compacted')) == 1
+
+
+def test_outage_logs_once_keeps_last_state_then_converges():
+    published_while_down = []
+
+    def go_down(f):
+        f.unavailable = True
+        return DROP
+
+    def write_while_cut_off(f):   # e.g. another controller's operator, on the other side
+        f.unavailable = False
+        f.commit(puts=[node('c2', '10.0.0.2')])
+        f.unavailable = True
+
+    def come_back(f):
+        f.unavailable = False
+
+    def on_fleet(fleet, revision):
+        if fake.unavailable:
+            published_while_down.append(revision)
+
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1')]),
+        go_down, lambda f: None, write_while_cut_off, lambda f: None, lambda f: None,
+        lambda f: None, lambda f: None, come_back,
+    ])
+    seen, log = follow(fake, on_fleet)
+    assert len(log.matching('unreachable')) == 1
+    assert 'fake:2379' in log.matching('unreachable')[0]
+    assert 'keeping the last applied state (revision 2)' in log.matching('unreachable')[0]
+    assert len(log.matching('reachable again')) == 1
+    assert not published_while_down
+    # Backoff: doubling from MIN_BACKOFF, capped at MAX_BACKOFF.
+    assert fake.sleeps[:7] == [min(MIN_BACKOFF * 2 ** i, MAX_BACKOFF) for i in range(7)]
+    assert fake.sleeps[6] == MAX_BACKOFF
+    fleet, revision = seen[-1]
+    assert set(fleet.nodes) == {'c1', 'c2'} and revision == fake.revision
+
+
+def test_malformed_records_logged_once_rest_applies():
+    bad_json = ('%s/nodes/broken' % P, b'{"local_ip": ')
+    bad_vni_key = ('%s/vpcs/034' % P, b'{}')
+    orphan = port('nowhere', 'p9', 34, 'fa:16:3e:00:00:09')
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1'), vpc(34), bad_json, bad_vni_key,
+                                 orphan]),
+        lambda f: f.commit(puts=[port('c1', 'p1', 34, 'fa:16:3e:00:00:01')]),
+        lambda f: f.commit(puts=[vpc(35)]),
+        lambda f: f.commit(puts=[('%s/nodes/broken' % P, b'{"local_ip": "10.0.0.9"}')]),
+        lambda f: f.commit(puts=[('%s/nodes/broken' % P, b'[]')]),   # broken again
+    ])
+    seen, log = follow(fake)
+    fleet, _ = seen[-1]
+    assert set(fleet.nodes) == {'c1'} and set(fleet.vpcs) == {34, 35}
+    assert set(fleet.ports) == {('c1', 'p1')}
+    skipped = [line for level, line in log.lines if 'skipped' in line]
+    assert len(log.matching(bad_vni_key[0])) == 1
+    assert len(log.matching(orphan[0])) == 1
+    assert 'nowhere' in log.matching(orphan[0])[0]
+    # Broken, fixed, broken again: two lines for that key, each naming it and the reason.
+    broken = log.matching(bad_json[0])
+    assert len(broken) == 2 and 'not JSON' in broken[0] and 'not a JSON object' in broken[1]
+    assert len(skipped) == 4
+
+
+def test_on_fleet_exception_is_logged_and_loop_goes_on():
+    calls = []
+
+    def on_fleet(fleet, revision):
+        calls.append(revision)
+        raise RuntimeError('switch said no')
+
+    fake = FakeRegistry([lambda f: f.commit(puts=[vpc(34)]), lambda f: f.commit(puts=[vpc(35)])])
+    follow(fake, on_fleet)
+    assert calls == [1, 2, 3]
