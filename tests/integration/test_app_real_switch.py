@@ -4,6 +4,8 @@ br-tun is built by hand as in the article (plain ovs-vsctl), with ofport_request
 article's port numbers (patch-int 1, compute1's vxlan-01 8), so the expected listing is
 the article's own ``ovs-ofctl dump-flows`` output.
 """
+import signal
+
 import pytest
 
 from article_node import (ARTICLE_COMPUTE1, COMPUTE1_CONF, OFP_PORT, add_vxlan,
@@ -18,9 +20,8 @@ def dump(ovs, protocol=None):
     return text.parse_dump(ovs.ofctl('dump-flows', 'br-tun', protocol=protocol))
 
 
-def expected(tunnel_ofports, dialect='ofctl'):
-    state = br_tun.BrTunState(patch_int_ofport=1, tunnel_ofports=tunnel_ofports,
-                              vpcs=(Vpc(0x22, 12),))
+def expected(tunnel_ofports, dialect='ofctl', vpcs=(Vpc(0x22, 12),)):
+    state = br_tun.BrTunState(patch_int_ofport=1, tunnel_ofports=tunnel_ofports, vpcs=vpcs)
     return sorted(text.render(flow, dialect) for flow in br_tun.build(state))
 
 
@@ -140,5 +141,33 @@ def test_a_rejected_change_leaves_the_switch_untouched_and_is_retried(node, tmp_
         node.vsctl('clear', 'Bridge', 'br-tun', 'flow_tables')
         wait_flows(node, expected((8,)))  # the retry (1 s, 2 s, ...) gets through
         assert 'pipeline in sync' in ryu.log()
+    finally:
+        ryu.stop()
+
+
+def test_sighup_applies_new_vpcs_and_remote_ips_without_restart(node, tmp_path):
+    """File mode: SIGHUP re-reads vpcs and remote_ips; flows and tunnel ports follow."""
+    build_article_br_tun(node)
+    conf = tmp_path / 'node.conf'
+    base = ('[vxlan_vpc]\nlocal_ip = 172.21.12.163\ndatapath_type = netdev\n'
+            'ovsdb_connection = %s\n' % node.db)
+    conf.write_text(base + 'vpcs = 0x22:12\n')   # the article's vxlan-01 is not ours
+    ryu = RyuManager(node.netns, str(conf), str(tmp_path / 'ryu.log'), OFP_PORT).start()
+    try:
+        wait_flows(node, expected((8,)))
+        conf.write_text(base + 'remote_ips = 172.21.12.9\nvpcs = 0x22:12, 0x23:13\n')
+        ryu.proc.send_signal(signal.SIGHUP)
+        new_port = tunnel_port_name('172.21.12.9')
+        wait_for(lambda: new_port in node.vsctl('list-ports', 'br-tun').split(), 10,
+                 'the tunnel to 172.21.12.9')
+        assert node.vsctl('get', 'port', new_port, 'external_ids:ryu-vxlan-vpc-remote').strip() \
+            == '"172.21.12.9"'
+        tunnels = (8, node.ofport(new_port))
+        wait_flows(node, expected(tunnels, vpcs=(Vpc(0x22, 12), Vpc(0x23, 13))))
+        conf.write_text(base + 'vpcs = 0x22:12\n')
+        ryu.proc.send_signal(signal.SIGHUP)
+        wait_flows(node, expected((8,)))     # our tunnel removed, the article's vxlan-01 kept
+        assert 'vxlan-01' in node.vsctl('list-ports', 'br-tun').split()
+        assert ryu.proc.poll() is None and 'SIGHUP: VPC added: 0x23' in ryu.log()
     finally:
         ryu.stop()

@@ -259,3 +259,19 @@ def test_bad_config_exits_2_and_changes_nothing(node, vm_ns, tmp_path, option, v
             'ryu-vxlan-vpc %s: [vxlan_vpc] %s = %r: %s' % (verb, option, shown, why),
             'nothing was changed']
         assert snapshot(node, vm_ns) == before
+
+
+def test_address_left_remote_ips_removes_our_tunnel_only(node, tmp_path, vm_ns):
+    conf = write_conf(tmp_path, vm_ns, remote_ips='172.21.12.8, 172.21.12.9')
+    ok(cli(node, 'bootstrap', conf))
+    assert get(node, 'Port', 'vxlan-ac150c09', 'external_ids') == {
+        'external_ids': '{ryu-vxlan-vpc-remote="172.21.12.9"}'}
+    # A vxlan-* port bootstrap did not make (no mark): never removed.
+    node.vsctl('add-port', 'br-tun', 'vxlan-foreign', '--', 'set', 'interface',
+               'vxlan-foreign', 'type=vxlan', 'options:remote_ip=172.21.12.99')
+    conf = write_conf(tmp_path, vm_ns, remote_ips='172.21.12.8')
+    out = ok(cli(node, 'bootstrap', conf))
+    assert any('del-port br-tun vxlan-ac150c09' in line for line in out), out
+    ports = node.vsctl('list-ports', 'br-tun').split()
+    assert 'vxlan-ac150c09' not in ports and {TUNNEL, 'vxlan-foreign'} <= set(ports)
+    assert ok(cli(node, 'bootstrap', conf))[-1].startswith('bootstrap: nothing to do')
