@@ -114,7 +114,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         else:
             LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s from the config file (SIGHUP re-reads '
                      'vpcs and remote_ips)', self.settings.local_ip, _vpcs_text(file_intent))
-            signal.signal(signal.SIGHUP, lambda *_: hub.spawn(self._reload_config))
+        # Also in registry mode: SIGHUP's default action would end the process.
+        signal.signal(signal.SIGHUP, lambda *_: hub.spawn(self._reload_config))
         LOG.info('programming the bridge with port %r', self.settings.patch_int_port)
 
     @property
@@ -130,6 +131,9 @@ class VxlanVpcApp(app_manager.RyuApp):
 
     def _reload_config(self):
         """SIGHUP in file mode: apply new vpcs and remote_ips without a restart."""
+        if self.settings.registry:
+            LOG.info('SIGHUP: the registry is followed live; nothing to re-read')
+            return
         try:
             cfg.CONF.reload_config_files()
             new = config.settings_from(cfg.CONF)

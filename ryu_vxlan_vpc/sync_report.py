@@ -1,4 +1,5 @@
 """What one sync did, as data: the log line, REST, metrics and benchmarks read this."""
+import time
 from dataclasses import asdict, dataclass
 
 
@@ -16,7 +17,6 @@ class SyncReport:
 
     @classmethod
     def of(cls, dpid, plan, how, seconds, now=None):
-        import time
         return cls(dpid=dpid, flows=plan.unchanged + len(plan.add), added=len(plan.add),
                    removed=len(plan.delete), forgotten=len(plan.forget),
                    unchanged=plan.unchanged, how=how, seconds=round(seconds, 6),
