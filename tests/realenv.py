@@ -18,7 +18,7 @@ BIN = os.path.dirname(sys.executable)
 def real_env_missing():
     if os.geteuid() != 0:
         return 'needs root (network namespaces, ovs-vswitchd)'
-    for tool in ('ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-ofctl', 'ip'):
+    for tool in ('ovs-vswitchd', 'ovsdb-server', 'ovs-vsctl', 'ovs-ofctl', 'ip', 'etcd'):
         if shutil.which(tool) is None:
             return '%s not installed (make system-deps)' % tool
     if not os.path.exists(os.path.join(BIN, 'ryu-manager')):

@@ -104,7 +104,7 @@ class Lab:
         except (config.ConfigError, topo_mod.TopologyError) as exc:
             raise LabError('lab up: %s (nothing was built)' % exc, 2) from None
         ryu = ryu_manager or ryu_manager_path()
-        self._preflight(topo, standalone_check, ryu)
+        self._preflight(topo, standalone_check, ryu, registry)
         created_dir = not os.path.exists(self.state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         rec = {'version': 1, 'status': 'building', 'prefix': prefix,
@@ -175,7 +175,7 @@ class Lab:
     def state_flag(self):
         return '' if self.state_dir == DEFAULT_STATE_DIR else ' --state-dir ' + self.state_dir
 
-    def _preflight(self, topo, standalone_check, ryu):
+    def _preflight(self, topo, standalone_check, ryu, registry=False):
         rec = self.load()
         if rec is not None:
             me, flag = report.cli_name(), self.state_flag()
@@ -186,7 +186,8 @@ class Lab:
                               me, flag, me, flag))
         if os.geteuid() != 0:
             raise LabError('lab up needs root (network namespaces, ovs-vswitchd)')
-        missing = [t for t in TOOLS if shutil.which(t) is None]
+        tools = TOOLS + (('etcd',) if registry else ())
+        missing = [t for t in tools if shutil.which(t) is None]
         if missing:
             raise LabError('missing programs: %s (run `make system-deps`)' % ', '.join(missing))
         if not standalone_check and not os.access(ryu, os.X_OK):
