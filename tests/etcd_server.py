@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from realenv import REQUIRE_REAL
+from realenv import require
 
 
 def etcd_missing():
@@ -28,11 +28,7 @@ def etcd_missing():
 
 
 def require_etcd():
-    why = etcd_missing()
-    if why:
-        if REQUIRE_REAL:
-            pytest.fail('real environment required but missing: ' + why)
-        pytest.skip(why)
+    require(etcd_missing())
 
 
 def free_port():

@@ -26,12 +26,16 @@ def real_env_missing():
     return None
 
 
-def require_real():
-    why = real_env_missing()
+def require(why):
+    """Skip for ``why`` (a missing part of the real environment), or fail in CI."""
     if why:
         if REQUIRE_REAL:
             pytest.fail('real environment required but missing: ' + why)
         pytest.skip(why)
+
+
+def require_real():
+    require(real_env_missing())
 
 
 def wait_for(predicate, timeout, what, interval=0.2):

@@ -74,7 +74,7 @@ class Controller:
         before, self.intent = self.intent, intent
         if before is not None and before.vpcs == intent.vpcs:
             return []  # tunnels change flows only once OVS has made the ports
-        return [d for d in self.br_tun_dpids()]
+        return self.br_tun_dpids()
 
     # --- flows -----------------------------------------------------------------------
     def state_of(self, dpid):
