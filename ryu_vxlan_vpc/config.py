@@ -59,6 +59,9 @@ OPTS = [
     cfg.FloatOpt('ovsdb_poll_interval', default=1.0,
                  help='Seconds between two looks at the OVSDB for new or changed VM ports '
                       '(registry mode); a registry change looks at once.'),
+    cfg.FloatOpt('resync_interval', default=30.0,
+                 help='Seconds between two audits of br-tun that restore our flows deleted '
+                      'or changed behind our back (drift repair); 0 turns the audit off.'),
     cfg.ListOpt('vm_ports', default=[],
                 help='Bootstrap: ID:VNI[:NAMESPACE:ADDRESS/PREFIX] per VM port, e.g. '
                      '123:0x22:test:192.168.10.11/24 makes qbr123, qvo123/qvb123 '
@@ -105,6 +108,7 @@ class Settings:
     node_name: str = 'localhost'
     ovsdb_connection: str = 'unix:/var/run/openvswitch/db.sock'
     ovsdb_poll_interval: float = 1.0
+    resync_interval: float = 30.0          # seconds between drift audits; 0: none
 
     @property
     def registry(self):
@@ -301,8 +305,15 @@ def _settings_from(conf):
         controller=group.controller,
         datapath_type=group.datapath_type,
         vm_ports=_vm_ports(group.vm_ports, vpcs),
+        resync_interval=_resync_interval(group.resync_interval),
         **_registry_options(group),
     )
+
+
+def _resync_interval(value):
+    if value != 0 and not 1 <= value <= 86400:
+        raise ConfigError('resync_interval', value, 'must be 0 (no audit) or 1..86400 seconds')
+    return value
 
 
 _ENDPOINT_RE = re.compile(r'^(?P<host>[A-Za-z0-9][A-Za-z0-9.-]{0,252}):(?P<port>[0-9]{1,5})$')
