@@ -14,13 +14,15 @@ class SyncReport:
     how: str          # 'in one atomic bundle', 'N messages one by one', 'nothing to send'
     seconds: float
     finished: float   # time.time() when it was done
+    repaired: int = 0  # of added + removed: undoing changes made behind our back (drift)
 
     @classmethod
     def of(cls, dpid, plan, how, seconds, now=None):
         return cls(dpid=dpid, flows=plan.unchanged + len(plan.add), added=len(plan.add),
                    removed=len(plan.delete), forgotten=len(plan.forget),
                    unchanged=plan.unchanged, how=how, seconds=round(seconds, 6),
-                   finished=time.time() if now is None else now)
+                   finished=time.time() if now is None else now,
+                   repaired=len(plan.repaired))
 
     def as_dict(self):
         d = asdict(self)

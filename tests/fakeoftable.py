@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from ryu_vxlan_vpc.flows import text
-from ryu_vxlan_vpc.flows.model import (FIELD_WIDTHS, Flow, Learn, LearnLoad, LearnMatch,
+from ryu_vxlan_vpc.flows.model import (FIELD_WIDTHS, Flow, FlowStats, Learn, LearnLoad, LearnMatch,
                                        Load, Match, ModVlanVid, Output, Resubmit,
                                        SetTunnel, StripVlan)
 from ryu_vxlan_vpc.flows.mods import AddFlow, DeleteFlows, DeleteStrict
@@ -128,6 +128,7 @@ class FakeOFTable:
         self.entries = {}     # Flow.key -> Flow
         self.installed = {}   # Flow.key -> time added, re-added or re-learned (hard_timeout)
         self.used = {}        # Flow.key -> time last hit (idle_timeout)
+        self.created = {}     # Flow.key -> time the entry was made (its duration's origin)
         self.now = 0.0
         self.n_mods = 0       # mods applied, singly or in bundles
         self.n_applies = 0    # apply() calls
@@ -179,11 +180,14 @@ class FakeOFTable:
         return covers(flow.match, mod.match)
 
     def _add(self, flow):
+        # As OVS: learn() refreshing an identical flow keeps its creation time.
+        if self.entries.get(flow.key) != flow:
+            self.created[flow.key] = self.now
         self.entries[flow.key] = flow
         self.installed[flow.key] = self.used[flow.key] = self.now
 
     def _remove(self, flow):
-        for table in (self.entries, self.installed, self.used):
+        for table in (self.entries, self.installed, self.used, self.created):
             table.pop(flow.key, None)
 
     # --- read-back -----------------------------------------------------------------
@@ -193,6 +197,11 @@ class FakeOFTable:
         found = [f for f in self.entries.values()
                  if table in (None, f.table) and cookie in (None, f.cookie)]
         return sorted(found, key=lambda f: (f.table, -f.priority, text.render(f)))
+
+    def stats(self, table=None, cookie=None):
+        """The flows with their durations, as FlowStats (a flow-stats reply)."""
+        return [FlowStats(f, *_sec_nsec(self.now - self.created[f.key]))
+                for f in self.flows(table, cookie)]
 
     def dump_text(self, table=None, cookie=None):
         return [text.render(f) for f in self.flows(table, cookie)]
@@ -255,6 +264,10 @@ class FakeOFTable:
             else:
                 raise NotImplementedError('cannot simulate %r' % (action,))
         return packet   # a resubmit's changes carry on in the caller, as in OVS
+
+
+def _sec_nsec(seconds):
+    return int(seconds), int(round((seconds - int(seconds)) * 1e9))
 
 
 def _bits(packet, in_port, src):

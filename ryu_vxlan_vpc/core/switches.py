@@ -1,7 +1,7 @@
 """Which connected switch is br-tun, which of its ports are tunnels, and what a sync of it
 sends. Pure bookkeeping: the app feeds it switch events and sends what it returns."""
 from dataclasses import dataclass, field
-from typing import Dict
+from typing import Dict, FrozenSet, Optional
 
 from ..model import TUNNEL_PREFIX
 from ..pipeline import br_tun
@@ -13,6 +13,7 @@ class SwitchView:
     dpid: int
     ports: Dict[str, int] = field(default_factory=dict)  # name -> ofport, once described
     described: bool = False
+    synced: Optional[FrozenSet] = None  # the flows the last sync of this connection left
 
     def tunnel_ports(self):
         return {n: no for n, no in self.ports.items() if n.startswith(TUNNEL_PREFIX)}
@@ -85,6 +86,16 @@ class Controller:
     def desired_flows(self, dpid):
         return br_tun.build(self.state_of(dpid))
 
-    def plan_sync(self, dpid, installed):
-        """What to send so the switch holds exactly the pipeline (installed: our flows)."""
-        return plan_sync(self.desired_flows(dpid), installed, self.settings.learn_cookie)
+    def plan_sync(self, dpid, installed, learned=None, tunnel_ages=None):
+        """What to send so the switch holds exactly the pipeline (installed: our flows).
+
+        ``learned`` (learned flows) and ``tunnel_ages`` ({ofport: seconds}), read in that
+        order, let the plan also drop MACs learned behind a reused ofport."""
+        return plan_sync(self.desired_flows(dpid), installed, self.settings.learn_cookie,
+                         learned, tunnel_ages, self.switches[dpid].synced)
+
+    def sync_done(self, dpid, plan):
+        """The switch holds ``plan.desired`` now: later syncs call a difference drift."""
+        view = self.switches.get(dpid)
+        if view is not None:
+            view.synced = plan.desired

@@ -11,14 +11,21 @@ pipeline says which of them went stale: a tunnel whose table-0 flow goes away ta
 MACs learned behind its ofport with it, and a VNI -> local VLAN mapping of table 4 that
 goes away or changes takes the MACs learned on that VLAN (the VLAN may be handed to
 another VPC next). Deriving this from what the switch holds, not from what we remember,
-also catches changes made while the controller was down.
+also catches changes made while the controller was down. With the learned flows and the
+tunnel ports' ages read from the switch, ``learned.stale_learned_flows`` also finds the
+MACs learned behind an ofport that another tunnel took since (see that module).
+
+Drift: ``last_desired`` is what the previous sync of this connection left on the switch.
+A wanted flow from it that is missing or different now, or a flow with our cookie that we
+never installed, was changed behind our back; the plan lists those as ``repaired``.
 """
 from dataclasses import dataclass
-from typing import Tuple
+from typing import FrozenSet, Tuple
 
 from ..flows.mods import AddFlow, DeleteFlows, DeleteStrict
 from ..flows.model import Flow, Match, ModVlanVid, Resubmit
 from . import tables as t
+from .learned import output_port, stale_learned_flows
 
 VID_MASK = 0x0fff  # learned flows match the VLAN id bits of the TCI only
 
@@ -28,7 +35,9 @@ class SyncPlan:
     add: Tuple[Flow, ...]             # missing or different: OFPFC_ADD
     delete: Tuple[Flow, ...]          # ours, not wanted any more: OFPFC_DELETE_STRICT
     unchanged: int
-    forget: Tuple[DeleteFlows, ...] = ()  # learned flows gone stale
+    forget: Tuple[object, ...] = ()   # learned flows gone stale: DeleteFlows, DeleteStrict
+    desired: FrozenSet[Flow] = frozenset()  # what the switch holds once the plan is sent
+    repaired: Tuple[Flow, ...] = ()   # of add + delete: undoing changes behind our back
 
     @property
     def empty(self):
@@ -40,14 +49,38 @@ class SyncPlan:
                 list(self.forget))
 
 
-def plan_sync(desired, installed, learn_cookie=None):
+def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=None,
+              last_desired=None):
+    """``learned``/``tunnel_ages``: the learned flows and {ofport: age} of the tunnels, when
+    they were read (see ``learned``); ``last_desired``: the previous sync's flows, if any."""
     have = set(installed)
     wanted_keys = {flow.key for flow in desired}
     add = tuple(flow for flow in desired if flow not in have)
     # Ours but no longer wanted; an entry re-added in place is not deleted.
     delete = tuple(flow for flow in installed if flow.key not in wanted_keys)
     forget = () if learn_cookie is None else stale_learned(desired, installed, learn_cookie)
-    return SyncPlan(add, delete, len(desired) - len(add), forget)
+    if learned is not None:
+        forget += _not_covered(stale_learned_flows(learned, tunnel_ages or {}), forget)
+    repaired = () if last_desired is None else (
+        tuple(f for f in add if f in last_desired) +
+        tuple(f for f in delete if f not in last_desired))
+    return SyncPlan(add, delete, len(desired) - len(add), forget, frozenset(desired),
+                    repaired)
+
+
+def _not_covered(exact, broad):
+    """The exact deletes of learned flows that no broad delete (by port, by VLAN) removes."""
+    ports = {d.out_port for d in broad if d.out_port is not None}
+    vlans = {d.match.vlan_tci[0] for d in broad if d.match.vlan_tci is not None}
+    return tuple(d for d in exact if output_port(d.flow) not in ports
+                 and _vid(d.flow.match.vlan_tci) not in vlans)
+
+
+def _vid(vlan_tci):
+    if vlan_tci is None:
+        return None
+    value = vlan_tci[0] if isinstance(vlan_tci, tuple) else vlan_tci
+    return value & VID_MASK
 
 
 def _tunnel_ports(flows):

@@ -40,23 +40,31 @@ def mac(n):
 class Node:
     """One node's br-tun: the Controller, the switch's flow table and its ports."""
 
-    def __init__(self, settings, intent=None, ports=None, table=None, dpid=DPID):
+    def __init__(self, settings, intent=None, ports=None, table=None, dpid=DPID, born=None):
         self.settings, self.dpid = settings, dpid
         self.table = FakeOFTable() if table is None else table
         self.core = Controller(settings, intent)
         self.core.connected(dpid)
         ports = {'br-tun': LOCAL, 'patch-int': PATCH} if ports is None else ports
+        # ofport -> the table's time the port was made; the ports given exist since 0
+        self.born = {**{no: 0.0 for no in ports.values()}, **(born or {})}
         self.wanted_sync = self.core.described(dpid, ports)
         self.plans = []
 
     def sync(self):
-        """What the app's _sync does; returns the plan (None when it does not sync)."""
+        """What the app's _sync does; returns the plan (None when it does not sync). The
+        learned flows and the tunnels' ages are read every time (the app reads them after
+        a connect or a port change)."""
         if not self.core.wants_sync(self.dpid):
             return None
         installed = self.table.flows(cookie=self.settings.flow_cookie)
-        plan = self.core.plan_sync(self.dpid, installed)
+        learned = self.table.stats(table=20, cookie=self.settings.learn_cookie)
+        ages = {no: self.table.now - self.born[no]
+                for no in self.core.switches[self.dpid].tunnel_ports().values()}
+        plan = self.core.plan_sync(self.dpid, installed, learned, ages)
         if not plan.empty:
             self.table.apply_bundle(plan.mods())
+        self.core.sync_done(self.dpid, plan)
         self.plans.append(plan)
         return plan
 
@@ -68,6 +76,8 @@ class Node:
         return dpids
 
     def port(self, name, ofport):
+        if ofport is not None:
+            self.born[ofport] = self.table.now
         _, wants_sync = self.core.port_changed(self.dpid, name, ofport)
         return self.sync() if wants_sync else None
 
