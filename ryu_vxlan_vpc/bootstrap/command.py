@@ -1,12 +1,14 @@
 """``ryu-vxlan-vpc bootstrap`` and ``ryu-vxlan-vpc teardown``.
 
-Exit status: 0 done, 1 a command failed (it is shown with its stderr), 2 bad config or
-arguments (nothing was run).
+Exit status: 0 done, 1 a command failed (it is shown with its stderr) or, for bootstrap,
+OVS did not make a bridge or interface of the plan (each is shown with OVS's error), 2 bad
+config or arguments (nothing was run).
 """
 import os
 import sys
 
 from .. import config, shell
+from . import readback
 from .execute import NoSuchNamespace, apply, print_plan, read_ovs
 from .plan import PlanError, Target, plan_bootstrap, plan_teardown, stale_tunnels
 
@@ -94,10 +96,21 @@ def run(args, planner, verb):
                                      len(plan.steps)))
     try:
         apply(plan, target, verb)
-    except (shell.CommandError, NoSuchNamespace) as exc:
+        # Also when nothing ran: a finished-looking database says nothing about whether
+        # ovs-vswitchd could make what it describes.
+        failed = readback.read_back(plan, target) if plan.interfaces else []
+    except (shell.CommandError, NoSuchNamespace, readback.NotApplied) as exc:
         sys.stdout.flush()
         print('ryu-vxlan-vpc %s: stopped: %s' % (verb, exc), file=sys.stderr)
         if os.geteuid() != 0:
             print('(not running as root: ip and ovs-vsctl usually need root)', file=sys.stderr)
         return 1
+    if failed:
+        sys.stdout.flush()
+        for line in readback.explain(failed, target, verb, args.config_file):
+            print(line, file=sys.stderr)
+        return 1
+    if plan.interfaces:
+        print('read back: %d bridges and interfaces, each with an OpenFlow port'
+              % len(plan.interfaces))
     return 0

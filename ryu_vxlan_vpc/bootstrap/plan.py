@@ -65,9 +65,18 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """An OVS interface the plan makes; ovs-vswitchd must then give it an OpenFlow port."""
+    role: str     # 'bridge' (its internal interface), 'patch port', 'VXLAN port', 'VM port'
+    name: str
+    bridge: str
+
+
+@dataclass(frozen=True)
 class Plan:
     steps: Tuple[Step, ...]
     namespaces: Tuple[str, ...]   # VM namespaces whose links the checks look at
+    interfaces: Tuple[Expect, ...] = ()  # what bootstrap reads back once the steps ran
 
 
 # --- checks: pure functions of an Observed -------------------------------------------
@@ -425,7 +434,19 @@ def plan_bootstrap(settings, target=Target(), standalone_vni=None, remove_tunnel
 
     for vm in s.vm_ports:
         steps += vm_port_steps(s, target, vm, s.local_vlan_of(vm.vni))
-    return Plan(tuple(steps), _namespaces(s))
+    return Plan(tuple(steps), _namespaces(s), expected_interfaces(s))
+
+
+def expected_interfaces(settings):
+    """Every OVS interface plan_bootstrap makes for ``settings``, bridge by bridge."""
+    s = settings
+    return ((Expect('bridge', s.tun_bridge, s.tun_bridge),
+             Expect('patch port', s.patch_int_port, s.tun_bridge))
+            + tuple(Expect('VXLAN port', tunnel_port_name(ip), s.tun_bridge)
+                    for ip in s.remote_ips)
+            + (Expect('bridge', s.int_bridge, s.int_bridge),
+               Expect('patch port', s.patch_tun_port, s.int_bridge))
+            + tuple(Expect('VM port', vm.ovs_port, s.int_bridge) for vm in s.vm_ports))
 
 
 def vm_port_removal_steps(settings, target, vm):

@@ -16,6 +16,8 @@ class OvsBridge:
     datapath_type: str = ''
     controllers: Tuple[Tuple[str, Optional[str]], ...] = ()  # (target, connection_mode)
     ports: FrozenSet[str] = frozenset()                      # includes the bridge's own port
+    datapath_id: Optional[str] = None     # set by ovs-vswitchd once it made the bridge;
+                                          # stays empty when its datapath cannot be opened
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class OvsPort:
     iface_external_ids: Tuple[Tuple[str, str], ...] = ()  # of the interface (iface-id)
     ofport: Optional[int] = None          # of the interface: None until OVS assigns one,
                                           # -1 when it failed to make the port
+    error: Optional[str] = None           # of the interface: OVS's own words when it failed
 
     def external_id(self, key):
         return dict(self.external_ids).get(key)
@@ -82,6 +85,12 @@ def _items(value):
     return tuple(sorted(value.items())) if isinstance(value, dict) else ()
 
 
+def _optional(value):
+    """An optional OVSDB column (an empty set when unset) -> its value or None."""
+    value = _as_list(value)
+    return value[0] if value else None
+
+
 def _rows(table_json):
     doc = json.loads(table_json)
     heads = doc['headings']
@@ -89,9 +98,9 @@ def _rows(table_json):
 
 
 OVS_TABLES = (
-    ('Bridge', '_uuid,name,fail_mode,protocols,datapath_type,controller,ports'),
+    ('Bridge', '_uuid,name,fail_mode,protocols,datapath_type,controller,ports,datapath_id'),
     ('Port', '_uuid,name,tag,interfaces,external_ids,other_config'),
-    ('Interface', '_uuid,name,type,options,external_ids,ofport'),
+    ('Interface', '_uuid,name,type,options,external_ids,ofport,error'),
     ('Controller', '_uuid,target,connection_mode'),
 )
 
@@ -124,7 +133,7 @@ def parse_ovs(text):
             name=b['name'], fail_mode=fail_mode[0] if fail_mode else None,
             protocols=tuple(sorted(_as_list(b['protocols']))),
             datapath_type=b['datapath_type'], controllers=tuple(sorted(controllers)),
-            ports=port_names)
+            ports=port_names, datapath_id=_optional(b.get('datapath_id', [])))
     out_ports = {}
     for p in ports:
         tag = _as_list(p['tag'])
@@ -138,7 +147,7 @@ def parse_ovs(text):
             external_ids=_items(p.get('external_ids')),
             other_config=_items(p.get('other_config')),
             iface_external_ids=_items(iface.get('external_ids')),
-            ofport=ofport[0] if ofport else None)
+            ofport=ofport[0] if ofport else None, error=_optional(iface.get('error', [])))
     return out_bridges, out_ports
 
 

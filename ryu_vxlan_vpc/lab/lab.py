@@ -13,7 +13,7 @@ import sys
 import time
 
 from .. import config, procs, shell
-from ..bootstrap import apply, plan_bootstrap
+from ..bootstrap import apply, plan_bootstrap, readback
 from ..bootstrap.execute import read_ovs
 from ..bootstrap.plan import Target
 from ..model import DEAD_VLAN, TUNNEL_MARK, Vpc, tunnel_port_name
@@ -334,12 +334,25 @@ class Lab:
     def _bootstrap(self, topo, rec, settings, standalone_check, verbose):
         for node, node_rec in zip(topo.nodes, rec['nodes']):
             s = settings[node.name]
-            target = Target.make(db=self.ovs(node_rec).db, netns=node.netns)
             vni = s.vpcs[0].vni if standalone_check else None
-            result = apply(plan_bootstrap(s, target, standalone_vni=vni), target,
-                           out=self.out if verbose else (lambda line: None))
-            node_rec['bootstrap_steps'] = result.ran
+            node_rec['bootstrap_steps'] = self.bootstrap_node(node_rec, s, vni, verbose)
             self.save(rec)
+
+    def bootstrap_node(self, node_rec, settings, standalone_vni=None, verbose=False):
+        """``ryu-vxlan-vpc bootstrap`` of one node, read back as the command does (so a
+        bridge or port OVS could not make fails here, not as a later timeout); returns how
+        many steps ran."""
+        target = Target.make(db=self.ovs(node_rec).db, netns=node_rec['netns'])
+        plan = plan_bootstrap(settings, target, standalone_vni=standalone_vni)
+        ran = apply(plan, target, out=self.out if verbose else (lambda line: None)).ran
+        try:
+            failed = readback.read_back(plan, target)
+        except readback.NotApplied as exc:
+            raise LabError('%s: %s' % (node_rec['name'], exc)) from None
+        if failed:
+            raise LabError('\n'.join(readback.explain(failed, target, 'bootstrap',
+                                                       node_rec['config'])))
+        return ran
 
     def _wait_connected(self, rec):
         for node_rec in rec['nodes']:
@@ -443,9 +456,7 @@ class Lab:
         self._br_phy(node, node_rec)
         self._start_ryu(node, node_rec, s, ryu_manager or ryu_manager_path(), rec)
         self._wait_listening(node_rec)
-        target = Target.make(db=self.ovs(node_rec).db, netns=node.netns)
-        node_rec['bootstrap_steps'] = apply(plan_bootstrap(s, target), target,
-                                            out=self.out if verbose else (lambda line: None)).ran
+        node_rec['bootstrap_steps'] = self.bootstrap_node(node_rec, s, verbose=verbose)
         self._wait_connected({'nodes': [node_rec]})
         runtime.register(rec, fleet.add_node, node.name, node.vtep)
         self.save(rec)

@@ -7,7 +7,7 @@ import shlex
 import pytest
 
 from ryu_vxlan_vpc import cli, config, shell
-from ryu_vxlan_vpc.bootstrap import execute, plan as P, state
+from ryu_vxlan_vpc.bootstrap import execute, plan as P, readback, state
 from ryu_vxlan_vpc.bootstrap.state import Link, Observed, OvsBridge, OvsPort
 
 ETC = os.path.join(os.path.dirname(__file__), '..', '..', 'etc', 'ryu_vxlan_vpc')
@@ -354,3 +354,181 @@ def test_bad_config_exits_2_naming_option_and_value(tmp_path, capsys, monkeypatc
     assert cli.main(['bootstrap', '--config-file', os.path.join(ETC, 'compute1.conf'),
                      '--standalone-check', 'zz']) == 2
     assert "--standalone-check 'zz'" in capsys.readouterr().err
+
+
+# --- read back: what ovs-vswitchd made of the plan ------------------------------------------
+
+def ovs_made(obs):
+    """``obs`` as ovs-vswitchd leaves it once it made everything: datapath ids, ofports."""
+    obs.bridges = {name: dataclasses.replace(b, datapath_id='0000%012x' % i)
+                   for i, (name, b) in enumerate(sorted(obs.bridges.items()))}
+    obs.ports = {name: dataclasses.replace(p, ofport=65534 if p.type == 'internal' else i + 1)
+                 for i, (name, p) in enumerate(sorted(obs.ports.items()))}
+    return obs
+
+
+def read_back_check(obs):
+    return readback.check(P.plan_bootstrap(C1).interfaces, obs.bridges, obs.ports)
+
+
+def test_bootstrap_plan_lists_every_interface_ovs_must_open():
+    assert [(e.role, e.name, e.bridge) for e in P.plan_bootstrap(C1).interfaces] == [
+        ('bridge', 'br-tun', 'br-tun'), ('patch port', 'patch-int', 'br-tun'),
+        ('VXLAN port', 'vxlan-ac150c08', 'br-tun'), ('bridge', 'br-int', 'br-int'),
+        ('patch port', 'patch-tun', 'br-int'), ('VM port', 'qvo123', 'br-int')]
+    assert P.plan_teardown(C1).interfaces == ()
+
+
+def test_read_back_of_what_ovs_made_finds_nothing():
+    assert read_back_check(ovs_made(finished_c1())) == ([], [])
+
+
+def test_bridge_ovs_did_not_create_is_one_failure_naming_its_interfaces():
+    obs = ovs_made(finished_c1())
+    obs.bridges['br-tun'] = dataclasses.replace(obs.bridges['br-tun'], datapath_id=None,
+                                                datapath_type='system')
+    for name in ('br-tun', 'patch-int', 'vxlan-ac150c08'):
+        obs.ports[name] = dataclasses.replace(obs.ports[name], ofport=None)
+    failed, pending = read_back_check(obs)
+    assert [f.line() for f in failed] == [
+        'bridge br-tun: ovs-vswitchd did not create it (datapath_type system), so br-tun, '
+        'patch-int, vxlan-ac150c08 have no OpenFlow port']
+    assert failed[0].datapath_type == 'system' and pending == []
+
+
+def test_interface_failures_carry_ovs_words_and_missing_ofports_are_pending():
+    obs = ovs_made(finished_c1())
+    obs.ports['qvo123'] = dataclasses.replace(
+        obs.ports['qvo123'], ofport=-1, error='could not open network device qvo123 (No such '
+                                              'device)')
+    obs.ports['vxlan-ac150c08'] = dataclasses.replace(obs.ports['vxlan-ac150c08'], ofport=-1)
+    obs.ports['patch-tun'] = dataclasses.replace(obs.ports['patch-tun'], ofport=None)
+    obs.ports['br-int'] = dataclasses.replace(obs.ports['br-int'], error='boom')
+    del obs.ports['patch-int']
+    failed, pending = read_back_check(obs)
+    assert [f.line() for f in failed] == [
+        'patch port patch-int on br-tun: not in the OVS database',
+        'VXLAN port vxlan-ac150c08 on br-tun: ovs-vswitchd could not add it (ofport -1, '
+        'no error given)',
+        'bridge br-int: boom',
+        'VM port qvo123 on br-int: could not open network device qvo123 (No such device)']
+    assert [f.line() for f in pending] == [
+        'patch port patch-tun on br-int: no OpenFlow port after 15 s']
+    assert not any(f.datapath_type for f in failed + pending)
+
+
+def test_parse_ovs_reads_datapath_id_and_interface_error():
+    text = '\n'.join(json.dumps(doc) for doc in [
+        {'headings': ['_uuid', 'name', 'fail_mode', 'protocols', 'datapath_type',
+                      'controller', 'ports', 'datapath_id'],
+         'data': [[['uuid', 'b1'], 'br-tun', ['set', []], ['set', []], 'system',
+                   ['set', []], ['uuid', 'p1'], ['set', []]],
+                  [['uuid', 'b2'], 'br-int', ['set', []], ['set', []], 'netdev',
+                   ['set', []], ['uuid', 'p2'], '0000aabbccddeeff']]},
+        {'headings': ['_uuid', 'name', 'tag', 'interfaces'],
+         'data': [[['uuid', 'p1'], 'br-tun', ['set', []], ['uuid', 'i1']],
+                  [['uuid', 'p2'], 'qvo1', ['set', []], ['uuid', 'i2']]]},
+        {'headings': ['_uuid', 'name', 'type', 'options', 'ofport', 'error'],
+         'data': [[['uuid', 'i1'], 'br-tun', 'internal', ['map', []], ['set', []],
+                   ['set', []]],
+                  [['uuid', 'i2'], 'qvo1', '', ['map', []], -1,
+                   'could not open network device qvo1 (No such device)']]},
+        {'headings': ['_uuid', 'target', 'connection_mode'], 'data': []}])
+    bridges, ports = state.parse_ovs(text)
+    assert (bridges['br-tun'].datapath_id, bridges['br-int'].datapath_id) == (
+        None, '0000aabbccddeeff')
+    assert (ports['br-tun'].ofport, ports['br-tun'].error) == (None, None)
+    assert (ports['qvo1'].ofport, ports['qvo1'].error) == (
+        -1, 'could not open network device qvo1 (No such device)')
+
+
+class Answers:
+    """A runner answering by a word of the command (``{word: answer}``); records each argv."""
+
+    def __init__(self, answers=None):
+        self.answers, self.ran = answers or {}, []
+
+    def __call__(self, argv, timeout=None, check=True, **kw):
+        self.ran.append(list(argv))
+        for word, answer in self.answers.items():
+            if word in argv:
+                if isinstance(answer, Exception):
+                    raise answer
+                return answer
+        raise AssertionError('unexpected command %r' % argv)
+
+
+def done(stdout='', stderr='', returncode=0):
+    class Done:
+        pass
+    d = Done()
+    d.stdout, d.stderr, d.returncode = stdout, stderr, returncode
+    return d
+
+
+def test_read_back_waits_for_ovs_vswitchd_then_for_pending_ofports(monkeypatch):
+    pending_obs = ovs_made(finished_c1())
+    pending_obs.ports['qvo123'] = dataclasses.replace(pending_obs.ports['qvo123'], ofport=None)
+    seen = [(pending_obs.bridges, pending_obs.ports)]
+    final = ovs_made(finished_c1())
+    monkeypatch.setattr(readback, 'read_ovs', lambda target, run: (
+        seen.pop(0) if seen else (final.bridges, final.ports)))
+    run = Answers({'next_cfg': done('7\n'), 'wait-until': done()})
+    target = P.Target.make(ovs_rundir='/run/x')
+    assert readback.read_back(P.plan_bootstrap(C1, target), target, run) == []
+    assert run.ran == [
+        ['ovs-vsctl', '--db=unix:/run/x/db.sock', '--timeout=10', 'get', 'Open_vSwitch', '.',
+         'next_cfg'],
+        ['ovs-vsctl', '--db=unix:/run/x/db.sock', '--timeout=10', 'wait-until',
+         'Open_vSwitch', '.', 'cur_cfg>=7']]
+    assert seen == []   # read twice: once pending, once settled
+
+
+def test_read_back_names_an_ovs_vswitchd_that_does_not_catch_up():
+    run = Answers({'next_cfg': done('7\n'), 'wait-until': shell.CommandError(
+        ['ovs-vsctl', 'wait-until'], 142, 'ovs-vsctl: timeout')})
+    with pytest.raises(readback.NotApplied, match=r'within 10 s \(is it running\?\)'):
+        readback.read_back(P.plan_bootstrap(C1), P.Target(), run)
+
+
+DPCTL_STDERR = (
+    "2024-01-01T00:00:00Z|00001|dpif_netlink|INFO|Generic Netlink family 'ovs_datapath' does "
+    "not exist. The Open vSwitch kernel module is probably not loaded.\n"
+    "2024-01-01T00:00:00Z|00002|dpif|WARN|failed to enumerate system datapaths: No such file "
+    "or directory\n")
+
+
+def test_system_datapath_failure_explained_with_ovs_words_and_the_netdev_hint():
+    failed = [readback.Failure('bridge br-tun', 'ovs-vswitchd did not create it', 'system')]
+    run = Answers({'dump-dps': done(stderr=DPCTL_STDERR, returncode=1)})
+    lines = readback.explain(failed, P.Target(netns='c1'), 'bootstrap', 'n.conf', run)
+    assert run.ran == [['ip', 'netns', 'exec', 'c1', 'ovs-dpctl', 'dump-dps']]
+    assert lines[1:4] == [
+        '  bridge br-tun: ovs-vswitchd did not create it',
+        "  datapath type system: ovs-dpctl dump-dps says: Generic Netlink family "
+        "'ovs_datapath' does not exist. The Open vSwitch kernel module is probably not "
+        "loaded. / failed to enumerate system datapaths: No such file or directory",
+        'hint: datapath_type = system needs the openvswitch kernel module; where the kernel '
+        'has none, set datapath_type = netdev in [vxlan_vpc] of n.conf (the userspace '
+        'datapath) and run bootstrap again']
+    # When the kernel datapath does open, the cause is elsewhere: no netdev hint.
+    run = Answers({'dump-dps': done('system@ovs-system\n')})
+    lines = readback.explain(failed, P.Target(), 'bootstrap', 'n.conf', run)
+    assert not any('netdev' in line for line in lines)
+    assert "see ovs-vswitchd's log" in lines[2]
+    # An OVS reached over TCP may be on another host: nothing is probed here.
+    run = Answers()
+    lines = readback.explain(failed, P.Target(db='tcp:10.0.0.1:6640'), 'bootstrap', 'n.conf',
+                             run)
+    assert run.ran == [] and any('set datapath_type = netdev' in line for line in lines)
+
+
+def test_interface_failure_is_not_given_the_datapath_hint():
+    failed = [readback.Failure('VM port qvo1 on br-int', 'could not open network device qvo1 '
+                                                         '(No such device)')]
+    lines = readback.explain(failed, P.Target(), 'bootstrap', 'n.conf', Answers())
+    assert lines[0] == ("ryu-vxlan-vpc bootstrap: ovs-vswitchd could not make all that n.conf "
+                        "asked for (1 failure):")
+    assert lines[1] == '  VM port qvo1 on br-int: could not open network device qvo1 (No such ' \
+                       'device)'
+    assert not any('hint' in line for line in lines)
