@@ -15,6 +15,7 @@ the installed pipeline shows to be stale (their tunnel or their VPC went away).
 """
 import logging
 import signal
+import socket
 import sys
 import time
 
@@ -24,15 +25,18 @@ from ryu.app.ofctl import api as ofctl_api
 from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
-from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from ryu.controller.handler import (CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER,
+                                    set_ev_cls)
 from ryu.lib import hub
 from ryu.ofproto import ofproto_common, ofproto_v1_3
 
 from . import config
 from .core import intent as intents
 from .core.switches import Controller
+from .flows.mods import DeleteStrict
 from .flows.text import render
 from .ofp import decode, encode, send
+from .pipeline.tables import UCAST_TO_TUN
 from .ports_agent import PortsAgent
 from .rest import api as rest_api
 from .sync_report import SyncReport
@@ -71,6 +75,10 @@ class Switch:
         self.wake = hub.Event()        # set by a new sync request
         self.watched = None            # xids of the flow changes in flight, while a sync runs
         self.last_sync = None          # SyncReport of the last successful sync
+        self.audit = False             # the next sync is a drift audit (quiet when clean)
+        self.audited = False           # its audit loop runs
+        self.check_learned = True      # ports changed: read learned flows and port ages
+        self.repaired = 0              # flows restored or removed after drift, in total
 
     @property
     def dpid(self):
@@ -103,6 +111,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         file_intent = None if self.settings.registry else intents.from_settings(self.settings)
         self.core = Controller(self.settings, file_intent)
         self.ports_agent = PortsAgent(self.settings, self._intent_changed)
+        _openflow_on_loopback_by_default()
+        _check_openflow_bindable(cfg.CONF)
         _rest_on_loopback_by_default()
         rest_api.register(kwargs['wsgi'], self)
         if self.settings.registry:
@@ -191,6 +201,19 @@ class VxlanVpcApp(app_manager.RyuApp):
             dump.done.set()
 
     # --- switch events -> state ------------------------------------------------------
+    @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
+    def _features(self, ev):
+        """Ryu drops a switch's connection when another one says it has the same dpid
+        (ryu.app.ofctl.service, at this very message): say so, loudly."""
+        dpid, datapath = ev.msg.datapath_id, ev.msg.datapath
+        held = self.switches.get(dpid)
+        if held is not None and held.datapath is not datapath and held.datapath.is_active:
+            LOG.error('switch %016x: a new OpenFlow connection from %s claims this dpid, '
+                      'held by the connection from %s; Ryu drops the older one. If that is '
+                      'not the switch reconnecting, something else speaks for it: keep '
+                      'ofp_listen_host on 127.0.0.1 or require TLS (see the README)',
+                      dpid, _peer(datapath), _peer(held.datapath))
+
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
     def _state_change(self, ev):
         datapath = ev.datapath
@@ -224,17 +247,24 @@ class VxlanVpcApp(app_manager.RyuApp):
             if switch.port_events == events:
                 break
         if not self.core.is_br_tun(datapath.id):
-            LOG.info('switch %016x connected without a port %r: not a %s, left alone',
-                     datapath.id, self.settings.patch_int_port, self.settings.tun_bridge)
+            LOG.info('switch %016x connected with ports %s and no %r (yet): left alone '
+                     'unless that port appears', datapath.id,
+                     _ports_text(switch.ports), self.settings.patch_int_port)
             return
-        LOG.info('switch %016x connected: br-tun with %s=%d, tunnels %s', datapath.id,
-                 self.settings.patch_int_port, switch.ports[self.settings.patch_int_port],
-                 _ports_text(switch.tunnel_ports()))
+        self._became_br_tun(switch, wants_sync)
+
+    def _became_br_tun(self, switch, wants_sync):
+        LOG.info('switch %016x is %s: %s=%d, tunnels %s', switch.dpid,
+                 self.settings.tun_bridge, self.settings.patch_int_port,
+                 switch.ports[self.settings.patch_int_port], _ports_text(switch.tunnel_ports()))
+        if self.settings.resync_interval and not switch.audited:
+            switch.audited = True
+            hub.spawn(self._audit_loop, switch)
         if wants_sync:
             self._request_sync(switch)
         else:
             LOG.info('switch %016x: not synced until the registry has been read; its flows '
-                     'are left as they are', datapath.id)
+                     'are left as they are', switch.dpid)
 
     def _describe_ports(self, datapath):
         """{name: ofport} from a port description request, or None if the switch left."""
@@ -259,12 +289,16 @@ class VxlanVpcApp(app_manager.RyuApp):
             return  # _on_connect describes the ports again
         ofp, name = msg.datapath.ofproto, _port_name(msg.desc)
         ofport = None if msg.reason == ofp.OFPPR_DELETE else msg.desc.port_no
+        was_br_tun = self.core.is_br_tun(switch.dpid)
         before, wants_sync = self.core.port_changed(switch.dpid, name, ofport)
         if before == ofport:
             return
         LOG.info('switch %016x: port %s %s', switch.dpid, name,
                  'removed' if ofport is None else 'is ofport %d' % ofport)
-        if wants_sync:
+        switch.check_learned = True
+        if not was_br_tun and self.core.is_br_tun(switch.dpid):
+            self._became_br_tun(switch, wants_sync)
+        elif wants_sync:
             self._request_sync(switch)
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
@@ -293,8 +327,9 @@ class VxlanVpcApp(app_manager.RyuApp):
         try:
             while switch.dirty and self.switches.get(switch.dpid) is switch:
                 switch.dirty = False
+                audit, switch.audit = switch.audit, False
                 try:
-                    self._sync(switch)
+                    self._sync(switch, audit)
                     failures = 0
                 except Exception as exc:
                     delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
@@ -307,25 +342,73 @@ class VxlanVpcApp(app_manager.RyuApp):
         finally:
             switch.syncing = False
 
-    def _sync(self, switch):
+    def _sync(self, switch, audit=False):
         if not self.core.wants_sync(switch.dpid):
             return
         started = time.monotonic()
         datapath = switch.datapath
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
-        plan = self.core.plan_sync(switch.dpid, installed)
+        learned = ages = None
+        if switch.check_learned:
+            # Cleared first: a port event while we read sets it again for the next sync.
+            switch.check_learned = False
+            learned, ages = self._learned_and_tunnel_ages(switch)
+        plan = self.core.plan_sync(switch.dpid, installed, learned, ages)
         # Adds before deletes, so traffic never meets a gap even without a bundle.
         messages = [encode.flow_mod(datapath, mod) for mod in plan.mods()]
-        how = send.send_changes(self, switch, messages) if messages else 'nothing to send'
+        try:
+            how = send.send_changes(self, switch, messages) if messages else 'nothing to send'
+        except Exception:
+            switch.check_learned = switch.check_learned or learned is not None
+            raise
+        self.core.sync_done(switch.dpid, plan)
         report = SyncReport.of(switch.dpid, plan, how, time.monotonic() - started)
         switch.last_sync = report
-        self._log_sync(switch, plan, report)
+        switch.repaired += report.repaired
+        self._log_sync(switch, plan, report, audit)
 
-    def _log_sync(self, switch, plan, report):
+    def _learned_and_tunnel_ages(self, switch):
+        """The learned flows, then {ofport: seconds alive} of the tunnels: in this order, so
+        that a valid learned flow always looks younger than its port (pipeline.learned)."""
+        learned = self.dump_flows(switch.dpid, table=UCAST_TO_TUN,
+                                  cookie=self.settings.learn_cookie)
+        ages = self._port_ages(switch.datapath)
+        tunnels = set(switch.tunnel_ports().values())
+        return learned, {no: age for no, age in ages.items() if no in tunnels}
+
+    def _port_ages(self, datapath):
+        """{ofport: seconds the port has existed}, from a port-stats request."""
+        parser, ofp = datapath.ofproto_parser, datapath.ofproto
+        replies = ofctl_api.send_msg(self, parser.OFPPortStatsRequest(datapath, 0, ofp.OFPP_ANY),
+                                     reply_cls=parser.OFPPortStatsReply,
+                                     reply_multi=True) or []
+        return {s.port_no: s.duration_sec + s.duration_nsec / 1e9
+                for reply in replies for s in reply.body}
+
+    def _audit_loop(self, switch):
+        """Drift repair: every resync_interval, a sync against what the switch holds."""
+        interval = self.settings.resync_interval
+        while True:
+            hub.sleep(interval)
+            if self.switches.get(switch.dpid) is not switch:
+                return
+            if self.core.wants_sync(switch.dpid) and not switch.syncing:
+                switch.audit = True
+                self._request_sync(switch)
+
+    def _log_sync(self, switch, plan, report, audit=False):
+        if audit and plan.empty:
+            LOG.debug('switch %016x: audit found the pipeline as installed (%d flows)',
+                      switch.dpid, report.flows)
+            return
+        if plan.repaired:
+            LOG.warning('switch %016x: repaired %d flows changed behind our back (%d so far): '
+                        '%s', switch.dpid, len(plan.repaired), switch.repaired,
+                        '; '.join(render(f) for f in plan.repaired[:LOGGED_FLOWS]))
         lines = (['installed ' + render(f) for f in plan.add] +
                  ['removed ' + render(f) for f in plan.delete] +
-                 ['removed learned flows %s' % _delete_text(d) for d in plan.forget])
+                 ['removed stale learned flows %s' % _delete_text(d) for d in plan.forget])
         for i, line in enumerate(lines):
             LOG.log(logging.INFO if i < LOGGED_FLOWS else logging.DEBUG,
                     'switch %016x: %s', switch.dpid, line)
@@ -341,16 +424,66 @@ class VxlanVpcApp(app_manager.RyuApp):
 
 def _check_listeners(conf):
     """OpenFlow and REST on one port would both bind it and neither would work."""
-    # As ryu.controller.controller decides: one listener, SSL when a key and cert are set;
-    # with no port given, both the IANA port and the old one.
-    use_ssl = conf.ctl_privkey is not None and conf.ctl_cert is not None
-    if not conf.ofp_tcp_listen_port and not conf.ofp_ssl_listen_port:
-        openflow = {ofproto_common.OFP_TCP_PORT, ofproto_common.OFP_TCP_PORT_OLD}
-    else:
-        openflow = {conf.ofp_ssl_listen_port if use_ssl else conf.ofp_tcp_listen_port}
-    if conf.wsapi_port in openflow:
+    if conf.wsapi_port in {port for port, _ in _openflow_ports(conf)}:
         raise config.ConfigError('wsapi_port', conf.wsapi_port,
                                  'the OpenFlow listener already uses this port', 'DEFAULT')
+
+
+def _openflow_on_loopback_by_default():
+    """Ryu listens for OpenFlow on every address by default, and whoever connects with a
+    dpid speaks for that switch. The controller runs on the node it programs, so ours
+    listens on loopback unless --ofp-listen-host (or ofp_listen_host) says otherwise."""
+    location = cfg.CONF.get_location('ofp_listen_host')
+    if location is None or location.location == oslo_cfg.Locations.opt_default:
+        cfg.CONF.set_override('ofp_listen_host', '127.0.0.1')
+    LOG.info('OpenFlow listener on %s port(s) %s', cfg.CONF.ofp_listen_host or '0.0.0.0',
+             ', '.join(str(p) for p, _ in _openflow_ports(cfg.CONF)))
+
+
+def _openflow_ports(conf):
+    """[(port, option)] that ryu.controller.controller will listen on, as it decides: one
+    listener, TLS when a key and cert are set; with no port given, the IANA port and the
+    old one."""
+    use_ssl = conf.ctl_privkey is not None and conf.ctl_cert is not None
+    if not conf.ofp_tcp_listen_port and not conf.ofp_ssl_listen_port:
+        if use_ssl:
+            return [(ofproto_common.OFP_SSL_PORT, 'ofp_ssl_listen_port'),
+                    (ofproto_common.OFP_SSL_PORT_OLD, 'ofp_ssl_listen_port')]
+        return [(ofproto_common.OFP_TCP_PORT, 'ofp_tcp_listen_port'),
+                (ofproto_common.OFP_TCP_PORT_OLD, 'ofp_tcp_listen_port')]
+    if use_ssl:
+        return [(conf.ofp_ssl_listen_port, 'ofp_ssl_listen_port')]
+    return [(conf.ofp_tcp_listen_port, 'ofp_tcp_listen_port')]
+
+
+def _check_openflow_bindable(conf):
+    """Ryu binds the OpenFlow port in a green thread that only logs a failure and dies,
+    leaving a controller up that no switch can reach. Try each port first (with
+    SO_REUSEADDR, as eventlet's listen does) and stop with a clear error instead."""
+    host = conf.ofp_listen_host or '0.0.0.0'
+    for port, option in _openflow_ports(conf):
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            _fail(2, '[DEFAULT] %s = %r: outside 1..65535' % (option, port))
+        family = socket.AF_INET6 if ':' in host else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((host, port))
+        except (OSError, OverflowError, ValueError) as exc:
+            _fail(1, 'cannot listen for OpenFlow on %s port %d (%s, from %s): %s'
+                  % (host, port, 'ofp_listen_host', option, getattr(exc, 'strerror', None)
+                     or exc))
+
+
+def _fail(status, message):
+    LOG.error('not starting: %s', message)
+    print('ryu_vxlan_vpc: %s' % message, file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _peer(datapath):
+    address = getattr(datapath, 'address', None)
+    return '%s:%s' % address[:2] if address else 'an unknown address'
 
 
 def _rest_on_loopback_by_default():
@@ -374,6 +507,8 @@ def _vpcs_text(intent):
 
 
 def _delete_text(mod):
+    if isinstance(mod, DeleteStrict):  # one learned flow, older than its port or portless
+        return render(mod.flow)
     where = [] if mod.out_port is None else ['output to %d' % mod.out_port]
     if mod.match.vlan_tci is not None:
         where.append('on local VLAN %d' % mod.match.vlan_tci[0])
