@@ -48,14 +48,17 @@ class OvsInstance:
             return self
         if not os.path.exists(self._path('conf.db')):
             run(['ovsdb-tool', 'create', self._path('conf.db'), SCHEMA])
+        # No --unixctl: each daemon makes its control socket under OVS_RUNDIR with OVS's
+        # default name (<daemon>.<pid>.ctl) next to its default pidfile, which is how
+        # ovs-appctl finds its target. So a plain `ovs-appctl dpif/show` (or `-t
+        # ovsdb-server`) with OVS_RUNDIR set reaches this instance, as ovs-vsctl and
+        # ovs-ofctl do -- inside `lab exec` too, with no -t to add by hand.
         run(['ovsdb-server', self._path('conf.db'), '--remote=punix:%s' % self._path('db.sock'),
              '--pidfile=%s' % self._path('ovsdb-server.pid'),
-             '--unixctl=%s' % self._path('ovsdb-server.ctl'),
              '--log-file=%s' % self._path('ovsdb-server.log'), '--detach'],
             netns=self.netns, env=self.env)
         self.vsctl('--no-wait', 'init')
         run(['ovs-vswitchd', self.db, '--pidfile=%s' % self._path('ovs-vswitchd.pid'),
-             '--unixctl=%s' % self._path('ovs-vswitchd.ctl'),
              '--log-file=%s' % self._path('ovs-vswitchd.log'), '--detach'],
             netns=self.netns, env=self.env)
         return self
@@ -98,8 +101,9 @@ class OvsInstance:
                    env=self.env).stdout
 
     def appctl(self, *args):
-        return run(['ovs-appctl', '-t', self._path('ovs-vswitchd.ctl')] + list(args),
-                   netns=self.netns, env=self.env).stdout
+        """``ovs-appctl ARGS`` to this instance's ovs-vswitchd: its default target, found
+        through OVS_RUNDIR exactly as a user's plain ovs-appctl in ``lab exec`` finds it."""
+        return run(['ovs-appctl'] + list(args), netns=self.netns, env=self.env).stdout
 
     def ofport(self, port, timeout=10.0):
         """The OpenFlow port number OVS gave ``port``, waiting until it has one."""

@@ -8,6 +8,7 @@ also after a partial failure, and is safe to run twice.
 import dataclasses
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -33,6 +34,9 @@ CONF_NAME = 'vxlan_vpc.conf'
 TOOLS = ('ip', 'ping', 'ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl',
          'ovs-appctl')
 MAX_SOCKET_PATH = 107
+# The longest socket an OVS of the lab makes: ovs-vswitchd's control socket, named by its
+# pid (pid_max is at most 2^22), see ovs_instance.
+LONGEST_SOCKET = '/ovs-vswitchd.4194304.ctl'
 CONNECT_TIMEOUT = 40.0   # OVS reconnect backoff reaches 8 s
 PIPELINE_TIMEOUT = 30.0
 LISTEN_TIMEOUT = 40.0
@@ -173,7 +177,9 @@ class Lab:
         return pings
 
     def state_flag(self):
-        return '' if self.state_dir == DEFAULT_STATE_DIR else ' --state-dir ' + self.state_dir
+        """What printed commands add to reach this lab (quoted: they are run as printed)."""
+        return ('' if self.state_dir == DEFAULT_STATE_DIR
+                else ' --state-dir ' + shlex.quote(self.state_dir))
 
     def _preflight(self, topo, standalone_check, ryu, registry=False):
         rec = self.load()
@@ -196,7 +202,7 @@ class Lab:
             raise LabError('%s exists, is not empty and holds no lab; choose another '
                            '--state-dir' % self.state_dir)
         longest = max(len(os.path.join(self.state_dir, n.name, 'ovs')) for n in topo.nodes)
-        if longest + len('/ovsdb-server.ctl') > MAX_SOCKET_PATH - 8:
+        if longest + len(LONGEST_SOCKET) > MAX_SOCKET_PATH:
             raise LabError('--state-dir %s is too long for OVS unix socket paths' %
                            self.state_dir, 2)
         taken = sorted(set(topo.namespaces()) & report.namespaces())

@@ -55,22 +55,26 @@ def up_report(lab, topo, rec, pings, seconds):
         say('Ping %s: %d/%d replies, %s' % (p.label, p.received, p.transmitted, verdict))
         say('$ ' + ' '.join(p.argv))
         say(p.output)
+    # Every command shown is printed as the user runs it from here: `lab exec` puts it
+    # in the node's namespace with OVS_RUNDIR set, which ovs-ofctl, ovs-appctl and our CLI
+    # need to find that node's OVS and REST API.
+    exec_on = '%s lab exec%s %%s' % (cli_name(), lab.state_flag())
     if not rec['standalone_check'] and len(rec['nodes']) > 1:
         n2 = rec['nodes'][1]
         say('')
-        say('$ ovs-ofctl dump-flows %s table=20    # on %s' % (tun_bridge(n2), n2['name']))
+        say('$ %s ovs-ofctl dump-flows %s table=20' % (exec_on % n2['name'], tun_bridge(n2)))
         say(lab.ovs(n2).ofctl('dump-flows', tun_bridge(n2), 'table=20').rstrip())
         for query in (['flows', '--table', '20'], ['macs']):
             say('')
-            say('$ %s lab exec%s %s ryu-vxlan-vpc %s    # our REST API'
-                % (cli_name(), lab.state_flag(), n2['name'], ' '.join(query)))
+            say('$ %s ryu-vxlan-vpc %s    # our REST API' % (exec_on % n2['name'],
+                                                              ' '.join(query)))
             out = shell.run(shell.in_netns(n2['netns'], [CLI] + query), check=False)
             say((out.stdout + out.stderr).rstrip())
     elif len(rec['nodes']) > 1:
         n2 = rec['nodes'][1]
         say('')
-        say('$ ovs-appctl fdb/show %s    # on %s: MACs it learned on its own'
-            % (tun_bridge(n2), n2['name']))
+        say('$ %s ovs-appctl fdb/show %s    # MACs it learned on its own'
+            % (exec_on % n2['name'], tun_bridge(n2)))
         say(lab.ovs(n2).appctl('fdb/show', tun_bridge(n2)).rstrip())
     flag = lab.state_flag()
     me = cli_name()
@@ -82,8 +86,9 @@ def up_report(lab, topo, rec, pings, seconds):
     if not rec['standalone_check']:
         say('  %s lab exec%s compute2 ryu-vxlan-vpc vpcs' % (me, flag))
     say('  %s lab exec%s compute1 ovs-vsctl show' % (me, flag))
+    say('  %s lab exec%s compute1 ovs-appctl dpif/show' % (me, flag))
     first, second = topo.nodes[0].vms()[0], topo.nodes[1].vms()[0]
-    say('  ip netns exec %s ping %s' % (first.namespace, second.ip))
+    say('  ip netns exec %s ping -c 3 %s' % (first.namespace, second.ip))
     say('Clean up: %s lab down%s' % (me, flag))
 
 
