@@ -30,7 +30,9 @@ def register(subparsers):
     def add(name, func, text):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument('--state-dir', default=DEFAULT_STATE_DIR, metavar='DIR',
-                       help='where the lab keeps everything it made (default %(default)s)')
+                       help='where the lab keeps everything it made (default %(default)s); '
+                            'lab up makes it (root\'s, mode 0700, with a marker file) and '
+                            'refuses one it did not make')
         p.set_defaults(func=func)
         return p
 
@@ -67,9 +69,10 @@ def register(subparsers):
                                          'namespace and plumbing')
     rv.add_argument('vm', metavar='VM', help='the VM namespace or its port id')
     add('status', cmd_status, 'show nodes, processes, controllers and flow counts '
-                              '(exit 0 healthy, 1 degraded, 3 no lab)')
+                              '(exit 0 healthy, 1 degraded, 2 state dir refused, 3 no lab)')
     add('down', cmd_down, 'stop every process and remove every namespace and file the lab '
-                          'made (safe to run twice)')
+                          'made (safe to run twice; exit 2: a state dir the lab did not make, '
+                          'or not root\'s with mode 0700, is refused)')
     ex = add('exec', cmd_exec, 'run a command inside a node (its namespace, OVS_RUNDIR set '
                                'so ovs-vsctl / ovs-ofctl reach its OVS)')
     ex.add_argument('node', metavar='NODE', help='compute1, compute2, ... or a VM namespace '
@@ -90,7 +93,8 @@ def cmd_up(args):
                        verbose=args.verbose, static=args.static)
     except LabError as exc:
         sys.stdout.flush()
-        print(exc, file=sys.stderr)
+        text = str(exc)
+        print(text if text.startswith('lab up') else 'lab up: ' + text, file=sys.stderr)
         return exc.exit_code
     bad = [p for p in pings if not p.as_expected]
     for p in bad:
@@ -159,8 +163,8 @@ def _on_recorded_lab(action):
         try:
             return getattr(Lab(args.state_dir), action)()
         except LabError as exc:
-            print(exc, file=sys.stderr)
-            return 1
+            print('lab %s: %s' % (args.lab_command, exc), file=sys.stderr)
+            return exc.exit_code
     return command
 
 
@@ -169,7 +173,11 @@ cmd_down = _on_recorded_lab('down')
 
 
 def cmd_exec(args):
-    rec = Lab(args.state_dir).load()
+    try:
+        rec = Lab(args.state_dir).load()
+    except LabError as exc:
+        print('lab exec: %s' % exc, file=sys.stderr)
+        return exc.exit_code
     if rec is None:
         print('no lab in %s' % args.state_dir, file=sys.stderr)
         return 3

@@ -3,7 +3,8 @@
 Everything lives in one state directory: ``lab.json`` (the record of what was made),
 one directory per node (generated config, OVS run directory, ryu-manager log). Each thing is
 written to the record *before* it is made, so ``down`` removes exactly what ``up`` made,
-also after a partial failure, and is safe to run twice.
+also after a partial failure, and is safe to run twice. The directory is one ``up`` made
+itself, root's with mode 0700 (``statedir``): no command trusts a record found elsewhere.
 """
 import dataclasses
 import json
@@ -22,7 +23,7 @@ from ..ovs_instance import OvsInstance
 from ..pipeline import br_tun
 from ..registry import fleet
 from ..ryu_process import RyuManager
-from . import report, runtime, topology as topo_mod
+from . import report, runtime, statedir, topology as topo_mod
 from .common import LabError, wait  # noqa: F401  (LabError: the lab's error, for callers)
 from .ping import ping
 from .report import tun_bridge
@@ -64,11 +65,17 @@ class Lab:
 
     # --- the record ------------------------------------------------------------------
     def load(self):
+        """The record, from a state dir the lab made (else LabError, exit 2); None: no lab."""
+        if not statedir.check(self.state_dir):
+            return None
         try:
             with open(self.record_path) as f:
                 return json.load(f)
         except FileNotFoundError:
             return None
+        except PermissionError:
+            raise LabError('cannot read %s: the lab is root\'s (run as root)'
+                           % self.record_path) from None
         except ValueError as exc:
             raise LabError('%s is damaged (%s); remove the lab by hand' % (self.record_path, exc))
 
@@ -109,10 +116,10 @@ class Lab:
             raise LabError('lab up: %s (nothing was built)' % exc, 2) from None
         ryu = ryu_manager or ryu_manager_path()
         self._preflight(topo, standalone_check, ryu, registry)
-        created_dir = not os.path.exists(self.state_dir)
-        os.makedirs(self.state_dir, exist_ok=True)
+        if not statedir.check(self.state_dir):
+            statedir.create(self.state_dir)
         rec = {'version': 1, 'status': 'building', 'prefix': prefix,
-               'created': time.strftime('%Y-%m-%d %H:%M:%S'), 'created_dir': created_dir,
+               'created': time.strftime('%Y-%m-%d %H:%M:%S'),
                'standalone_check': standalone_check, 'second_vpc': second_vpc,
                'namespaces': [], 'paths': [], 'nodes': [], 'registry': None,
                'registry_mode': registry}
@@ -198,9 +205,9 @@ class Lab:
             raise LabError('missing programs: %s (run `make system-deps`)' % ', '.join(missing))
         if not standalone_check and not os.access(ryu, os.X_OK):
             raise LabError('no ryu-manager at %s (run `make install`)' % ryu)
-        if os.path.isdir(self.state_dir) and os.listdir(self.state_dir):
-            raise LabError('%s exists, is not empty and holds no lab; choose another '
-                           '--state-dir' % self.state_dir)
+        if os.path.isdir(self.state_dir) and statedir.leftovers(self.state_dir):
+            raise LabError('%s holds no lab but %s; remove them or choose another --state-dir'
+                           % (self.state_dir, ', '.join(statedir.leftovers(self.state_dir))))
         longest = max(len(os.path.join(self.state_dir, n.name, 'ovs')) for n in topo.nodes)
         if longest + len(LONGEST_SOCKET) > MAX_SOCKET_PATH:
             raise LabError('--state-dir %s is too long for OVS unix socket paths' %
@@ -414,8 +421,15 @@ class Lab:
                 return False
             vlans[vm['vni']] = port.tag
         patch = ports.get(s.patch_int_port)
+        to_node = {p.external_id(TUNNEL_MARK): p.ofport for p in tunnels}
+        # Other nodes' VMs in this node's VPCs: l2population and the ARP responder entries.
+        remote = [br_tun.RemoteRoute(vm['vni'], vm['mac'], vm['address'].split('/')[0],
+                                     to_node[n['vtep']])
+                  for n in rec['nodes'] if n is not node_rec for vm in n['vms']
+                  if vm['vni'] in vlans]
         state = br_tun.BrTunState.of(s, patch.ofport, [p.ofport for p in tunnels],
-                                     vpcs=[Vpc(vni, vlan) for vni, vlan in vlans.items()])
+                                     vpcs=[Vpc(vni, vlan) for vni, vlan in vlans.items()],
+                                     remote_ports=remote)
         node_rec['pipeline_flows'] = len(br_tun.build(state))
         return self.flow_count(node_rec, s.flow_cookie) == node_rec['pipeline_flows']
 
@@ -495,7 +509,8 @@ class Lab:
             if netns in rec['namespaces']:
                 rec['namespaces'].remove(netns)
         node_dir = os.path.dirname(node_rec['config'])
-        shutil.rmtree(node_dir, ignore_errors=True)
+        if statedir.inside(node_dir, self.state_dir):
+            shutil.rmtree(node_dir, ignore_errors=True)
         if node_dir in rec['paths']:
             rec['paths'].remove(node_dir)
         rec['nodes'].remove(node_rec)
@@ -581,17 +596,16 @@ class Lab:
             shell.run(['ip', 'netns', 'del', name])
             removed.append(name)
         for path in rec['paths']:
-            if os.path.isdir(path) and not os.path.islink(path):
+            if not statedir.inside(path, self.state_dir):   # the lab records none such
+                say('kept %s: outside the state dir' % path)
+            elif os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             elif os.path.lexists(path):
                 os.unlink(path)
         os.unlink(self.record_path)
-        if rec.get('created_dir'):
-            try:
-                os.rmdir(self.state_dir)
-            except OSError as exc:
-                say('kept %s: %s' % (self.state_dir, exc.strerror))
+        left = statedir.remove(self.state_dir)
         say('lab down: stopped %d processes, removed %d namespaces (%s) and %s'
             % (stopped, len(removed), ', '.join(removed) or 'none',
-               self.state_dir if rec.get('created_dir') else 'the files in ' + self.state_dir))
+               'the files of the lab in %s (kept it: it holds %s)'
+               % (self.state_dir, ', '.join(left)) if left else self.state_dir))
         return 0
