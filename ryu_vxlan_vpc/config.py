@@ -4,7 +4,8 @@ The option names are a contract with operators' config files. Both entry points 
 them: ``ryu-manager --config-file F ryu_vxlan_vpc.app`` (Ryu's global CONF) and
 ``ryu-vxlan-vpc bootstrap --config-file F`` (a private ConfigOpts). Everything is
 validated up front, so a bad value stops the program before it touches a switch, with a
-message naming the option and the value.
+message naming the option and the value. The files themselves (encoding, syntax, unknown
+options and sections) are checked first by ``config_files``, for both entry points.
 """
 import ipaddress
 import re
@@ -16,6 +17,7 @@ from oslo_config import cfg
 
 from .model import (MAX_IFNAME, TUNNEL_PREFIX, VLAN_MAX, VNI_MAX, VmPort, Vpc,  # noqa: F401
                     remote_ip_of_port, tunnel_port_name)
+from .registry.records import address_problem
 
 GROUP = 'vxlan_vpc'
 
@@ -79,12 +81,50 @@ _CONTROLLER_RE = re.compile(r'^(?:(tcp|ssl):([0-9.]+):([0-9]+)|(ptcp|pssl):([0-9
                             r'unix:/\S+)$')
 
 
+# Every character str.splitlines() breaks at: a message must stay one line whatever a
+# config file (or oslo's text quoting it) holds.
+_LINE_BREAKS = {c: repr(chr(c))[1:-1] for c in (0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e,
+                                                0x85, 0x2028, 0x2029)}
+
+
+def one_line(text):
+    return str(text).translate(_LINE_BREAKS)
+
+
 class ConfigError(ValueError):
     """A bad option value; the message names the option and the value."""
 
     def __init__(self, option, value, why, group=GROUP):
-        self.option, self.value = option, value
-        super().__init__('[%s] %s = %r: %s' % (group, option, value, why))
+        self.option, self.value, self.group = option, value, group
+        self.where = ''  # 'config file F: ' once known (locate)
+        super().__init__(one_line('[%s] %s = %r: %s' % (group, option, value, why)))
+
+    def __str__(self):
+        return self.where + super().__str__()
+
+    def locate(self, conf=None, path=None):
+        """Name the file the bad value came from: ``path``, or where ``conf`` read it."""
+        if path is None and conf is not None:
+            try:
+                location = conf.get_location(self.option, None if self.group == 'DEFAULT'
+                                             else self.group)
+            except cfg.Error:
+                location = None
+            if location is not None and location.location == cfg.Locations.user:
+                path = location.detail
+        if path is not None and not self.where:
+            self.where = one_line('config file %r: ' % (path,))
+        return self
+
+
+class ConfigFileError(ConfigError):
+    """A config file that cannot be read as one; the message names the file (and line)."""
+
+    def __init__(self, path, why, line=None):  # not "[group] option = value: why"
+        self.option, self.value, self.group, self.where = 'config-file', path, None, ''
+        self.path, self.line = path, line
+        where = 'config file %r' % (path,) + (' line %d' % line if line else '')
+        ValueError.__init__(self, one_line('%s: %s' % (where, why)))
 
 
 @dataclass(frozen=True)
@@ -134,11 +174,16 @@ def check_ifname(option, name):
     return name
 
 
-def _ipv4(option, text):
+def _vtep(option, text):
+    """A VTEP address: unicast IPv4 that another node can reach (records.address_problem)."""
     try:
-        return str(ipaddress.IPv4Address(text.strip()))
+        addr = ipaddress.IPv4Address(text.strip())
     except (ipaddress.AddressValueError, ValueError, AttributeError):
         raise ConfigError(option, text, 'not an IPv4 address') from None
+    problem = address_problem(addr)
+    if problem:
+        raise ConfigError(option, text, '%s, not usable as a VTEP' % problem)
+    return str(addr)
 
 
 def _int(option, text, low, high, what, item=None):
@@ -261,10 +306,10 @@ def _settings_from(conf):
     group = conf[GROUP]
     if not group.local_ip:
         raise ConfigError('local_ip', group.local_ip, 'required: this node\'s VTEP IPv4 address')
-    local_ip = _ipv4('local_ip', group.local_ip)
+    local_ip = _vtep('local_ip', group.local_ip)
     remote_ips = []
     for text in group.remote_ips:
-        ip = _ipv4('remote_ips', text)
+        ip = _vtep('remote_ips', text)
         if ip == local_ip:
             raise ConfigError('remote_ips', text, 'is this node\'s own local_ip')
         if ip in remote_ips:
@@ -356,20 +401,38 @@ def _registry_options(group):
 
 def load_file(path):
     """Read and validate one config file outside ryu-manager (bootstrap, lab, tests)."""
+    from . import config_files  # it needs ConfigFileError from here
+    config_files.check_files([path])
     conf = cfg.ConfigOpts()
     register_opts(conf)
     try:
         conf(args=['--config-file', path], project='ryu_vxlan_vpc', default_config_files=[])
     except cfg.ConfigFilesNotFoundError:
-        raise ConfigError('config-file', path, 'file not found or unreadable') from None
+        raise ConfigFileError(path, 'file not found or unreadable') from None
     except cfg.Error as exc:
-        raise ConfigError('config-file', path, str(exc)) from None
+        raise ConfigFileError(path, exc) from None
     try:
         return settings_from(conf)
+    except ConfigError as exc:
+        raise exc.locate(path=path)
     except (cfg.Error, ValueError) as exc:
-        if isinstance(exc, ConfigError):
-            raise
-        raise ConfigError('config-file', path, str(exc)) from None
+        raise ConfigFileError(path, exc) from None
+
+
+def check_rest_listener(conf):
+    """Ryu's REST listener options, which ryu-manager would otherwise bind with a traceback
+    (999.1.1.1 is looked up as a host name; port 70000 overflows). A literal address only:
+    resolving a name here could wait on DNS, and a controller listens on an address."""
+    host, port = conf.wsapi_host, conf.wsapi_port
+    if host not in ('', 'localhost'):
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError('wsapi_host', host, 'not an IP address to listen on '
+                                                  '(e.g. 127.0.0.1, 0.0.0.0 or ::)',
+                              'DEFAULT') from None
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError('wsapi_port', port, 'outside 1..65535', 'DEFAULT')
 
 
 def changed_options(old, new, besides=()):

@@ -124,17 +124,43 @@ def parse_mac(text, what='mac'):
     return mac
 
 
+_THIS_NETWORK = ipaddress.IPv4Network('0.0.0.0/8')
+_LOOPBACK = ipaddress.IPv4Network('127.0.0.0/8')
+_MULTICAST = ipaddress.IPv4Network('224.0.0.0/4')
+_BROADCAST = ipaddress.IPv4Address('255.255.255.255')
+
+
+def address_problem(addr):
+    """Why an IPv4Address cannot be a node's VTEP or a VM port's address, or None.
+
+    A tunnel packet carries the VTEP addresses as its source and destination, so each must
+    be a unicast address another node can reach: 0.0.0.0/8 means "this host" and is never
+    sent; 127.0.0.0/8 never leaves the host (and a packet from it is dropped elsewhere as a
+    martian); multicast and the limited broadcast are not one host. Link-local and private
+    addresses are fine: an underlay may use them.
+    """
+    if addr in _THIS_NETWORK:
+        return 'in 0.0.0.0/8 ("this host", never a packet\'s address)'
+    if addr in _LOOPBACK:
+        return 'a loopback address (127.0.0.0/8), unreachable from any other node'
+    if addr in _MULTICAST:
+        return 'a multicast address (224.0.0.0/4)'
+    if addr == _BROADCAST:
+        return 'the broadcast address'
+    return None
+
+
 def parse_ipv4(text, what='ip'):
-    """A unicast IPv4 host address (not 0.0.0.0, multicast or 255.255.255.255)."""
+    """A unicast IPv4 host address (see address_problem for what is refused)."""
     try:
         addr = ipaddress.IPv4Address(text.strip() if isinstance(text, str) else text)
     except (ipaddress.AddressValueError, ValueError, AttributeError, TypeError):
         raise RecordError('%s %r is not an IPv4 address' % (what, text)) from None
     if isinstance(text, int):  # IPv4Address(int) works, but a record holds dotted text
         raise RecordError('%s %r is not an IPv4 address' % (what, text))
-    if addr.is_unspecified or addr.is_multicast or addr == ipaddress.IPv4Address(
-            '255.255.255.255'):
-        raise RecordError('%s %s is not a usable unicast address' % (what, text))
+    problem = address_problem(addr)
+    if problem:
+        raise RecordError('%s %s is %s: not a usable unicast address' % (what, text, problem))
     return str(addr)
 
 

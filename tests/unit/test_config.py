@@ -78,7 +78,8 @@ def test_bad_values_name_option_and_value(tmp_path, option, value, quoted):
     with pytest.raises(config.ConfigError) as err:
         load(tmp_path, **{option: value})
     message = str(err.value)
-    assert message.startswith('[vxlan_vpc] %s = ' % option), message
+    path = str(tmp_path / 'node.conf')
+    assert message.startswith('config file %r: [vxlan_vpc] %s = ' % (path, option)), message
     assert repr(quoted) in message, message
 
 
@@ -88,7 +89,7 @@ def test_local_ip_required(tmp_path):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(config.ConfigError, match='not found'):
+    with pytest.raises(config.ConfigError, match='no such file'):
         config.load_file(str(tmp_path / 'nope.conf'))
 
 
