@@ -100,11 +100,18 @@ class VxlanVpcApp(app_manager.RyuApp):
         super().__init__(*args, **kwargs)
         try:
             self.settings = config.settings_from(cfg.CONF)
+            config.check_rest_listener(cfg.CONF)
             _check_listeners(cfg.CONF)
         except (config.ConfigError, oslo_cfg.Error) as exc:
-            # Before any switch is contacted: nothing is sent.
-            LOG.error('bad configuration, not starting: %s', exc)
-            print('ryu_vxlan_vpc: bad configuration: %s' % exc, file=sys.stderr)
+            # Before any switch is contacted: nothing is sent. One line: the log's, which
+            # Ryu writes to stderr by default; printed as well only when it does not.
+            if isinstance(exc, config.ConfigError):
+                exc.locate(cfg.CONF)
+            message = 'bad configuration, not starting: %s' % config.one_line(exc)
+            LOG.error('%s', message)
+            if not any(getattr(h, 'stream', None) is sys.stderr
+                       for h in logging.getLogger().handlers):
+                print('ryu_vxlan_vpc: %s' % message, file=sys.stderr)
             raise SystemExit(2)
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
