@@ -5,6 +5,7 @@ subcommands and sets ``func(args) -> exit status`` on them.
 """
 import argparse
 import importlib
+import importlib.metadata
 import sys
 
 COMMAND_MODULES = (
@@ -19,11 +20,21 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog='ryu-vxlan-vpc',
         description='Neutron-style VXLAN VPC overlay on Open vSwitch, driven by Ryu.')
+    parser.add_argument('--version', action='version',
+                        version='%(prog)s ' + _version())
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _version():
+    """The installed distribution's version: the one pip put here, not a copy in code."""
+    try:
+        return importlib.metadata.version('ryu_vxlan_vpc')
+    except importlib.metadata.PackageNotFoundError:
+        return 'unknown (not installed)'
 
 
 def main(argv=None):
