@@ -61,6 +61,15 @@ OPTS = [
     cfg.FloatOpt('ovsdb_poll_interval', default=1.0,
                  help='Seconds between two looks at the OVSDB for new or changed VM ports '
                       '(registry mode); a registry change looks at once.'),
+    cfg.BoolOpt('l2_population', default=None, sample_default='true with the registry',
+                help='Neutron\'s l2population from the registry: each VPC floods only to '
+                     'the nodes hosting one of its ports, and unicast to a known remote '
+                     'port goes straight to its node (table 20, priority 2). Needs '
+                     'etcd_endpoints; default: on with the registry.'),
+    cfg.BoolOpt('arp_responder', default=None, sample_default='true with the registry',
+                help='Answer ARP requests for remote ports\' IPs on this node (table 21) '
+                     'instead of flooding them. Needs etcd_endpoints; default: on with '
+                     'the registry.'),
     cfg.FloatOpt('resync_interval', default=30.0,
                  help='Seconds between two audits of br-tun that restore our flows deleted '
                       'or changed behind our back (drift repair); 0 turns the audit off.'),
@@ -149,6 +158,8 @@ class Settings:
     ovsdb_connection: str = 'unix:/var/run/openvswitch/db.sock'
     ovsdb_poll_interval: float = 1.0
     resync_interval: float = 30.0          # seconds between drift audits; 0: none
+    l2_population: bool = False            # flood lists and unicast from the registry
+    arp_responder: bool = False            # ARP answered from the registry (table 21)
 
     @property
     def registry(self):
@@ -394,7 +405,14 @@ def _registry_options(group):
     if not 0.1 <= group.ovsdb_poll_interval <= 60:
         raise ConfigError('ovsdb_poll_interval', group.ovsdb_poll_interval,
                           'outside 0.1..60 seconds')
-    return dict(etcd_endpoints=tuple(endpoints), registry_prefix=group.registry_prefix,
+    l2 = {}
+    for option in ('l2_population', 'arp_responder'):
+        value = group[option]
+        if value and not endpoints:
+            raise ConfigError(option, value, 'needs etcd_endpoints: only the registry knows '
+                                             'the other nodes\' ports')
+        l2[option] = bool(endpoints) if value is None else value
+    return dict(l2, etcd_endpoints=tuple(endpoints), registry_prefix=group.registry_prefix,
                 node_name=group.node_name, ovsdb_connection=group.ovsdb_connection,
                 ovsdb_poll_interval=group.ovsdb_poll_interval)
 

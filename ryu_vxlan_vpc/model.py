@@ -62,13 +62,25 @@ class PortBinding:
 
 
 @dataclass(frozen=True)
+class RemotePort:
+    """A VM port on another node, in a VPC this node hosts: what l2population and the ARP
+    responder program (its MAC and IP, behind the tunnel to ``remote_ip``)."""
+    vni: int
+    mac: str
+    ip: Optional[str]
+    remote_ip: str
+
+
+@dataclass(frozen=True)
 class Intent:
     """What one node should hold: its VPCs with their local VLANs, the remote VTEPs,
-    and (registry only) the VM ports to bind. Order-free: compare as sets."""
+    and (registry only) the VM ports to bind and the other nodes' ports in this node's
+    VPCs. Order-free: compare as sets."""
     vpcs: Tuple[Vpc, ...] = ()
     remote_ips: Tuple[str, ...] = ()
     bindings: Tuple[PortBinding, ...] = ()
     manage_ports: bool = False   # registry: the app owns tunnel ports and VM port tags
+    remote_ports: Tuple[RemotePort, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, 'vpcs', tuple(sorted(set(self.vpcs), key=lambda v: v.vni)))
@@ -76,6 +88,8 @@ class Intent:
                                                             key=ipaddress.IPv4Address)))
         object.__setattr__(self, 'bindings', tuple(sorted(set(self.bindings),
                                                           key=lambda b: b.port_id)))
+        object.__setattr__(self, 'remote_ports', tuple(sorted(
+            set(self.remote_ports), key=lambda p: (p.vni, p.mac, p.remote_ip, p.ip or ''))))
 
     def vlan_of(self, vni):
         return next((v.local_vlan for v in self.vpcs if v.vni == vni), None)

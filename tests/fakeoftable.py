@@ -11,8 +11,8 @@ from typing import List, Optional, Tuple
 
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.flows.model import (FIELD_WIDTHS, Flow, FlowStats, Learn, LearnLoad, LearnMatch,
-                                       Load, Match, ModVlanVid, Output, Resubmit,
-                                       SetTunnel, StripVlan)
+                                       Load, Match, ModVlanVid, Move, Output, Resubmit,
+                                       SetField, SetTunnel, StripVlan)
 from ryu_vxlan_vpc.flows.mods import AddFlow, DeleteFlows, DeleteStrict
 
 MAX_RESUBMIT_DEPTH = 64   # OVS's translation depth limit
@@ -38,6 +38,12 @@ class Packet:
     dl_dst: str
     vlan: Optional[int] = None     # VLAN id when tagged
     tun_id: Optional[int] = None   # None: not from a tunnel (OVS reads it as 0)
+    eth_type: int = 0x0800
+    arp_op: int = 0                # ARP fields (eth_type 0x0806); addresses as text
+    arp_spa: str = '0.0.0.0'
+    arp_tpa: str = '0.0.0.0'
+    arp_sha: str = '00:00:00:00:00:00'
+    arp_tha: str = '00:00:00:00:00:00'
 
 
 @dataclass
@@ -66,12 +72,45 @@ def ones(bits):
     return (1 << bits) - 1
 
 
+def ip_int(text):
+    a, b, c, d = (int(x) for x in text.split('.'))
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
+def ip_str(value):
+    return '.'.join(str((value >> s) & 0xff) for s in (24, 16, 8, 0))
+
+
+# NXM field -> (Packet attribute, to int, from int): what move, set_field and matching use.
+PACKET_FIELDS = {
+    'NXM_OF_ETH_SRC': ('dl_src', mac_int, mac_str),
+    'NXM_OF_ETH_DST': ('dl_dst', mac_int, mac_str),
+    'NXM_OF_ETH_TYPE': ('eth_type', int, int),
+    'NXM_OF_ARP_OP': ('arp_op', int, int),
+    'NXM_OF_ARP_SPA': ('arp_spa', ip_int, ip_str),
+    'NXM_OF_ARP_TPA': ('arp_tpa', ip_int, ip_str),
+    'NXM_NX_ARP_SHA': ('arp_sha', mac_int, mac_str),
+    'NXM_NX_ARP_THA': ('arp_tha', mac_int, mac_str),
+}
+SET_FIELD_NXM = {'eth_src': 'NXM_OF_ETH_SRC', 'eth_dst': 'NXM_OF_ETH_DST',
+                 'arp_op': 'NXM_OF_ARP_OP', 'arp_spa': 'NXM_OF_ARP_SPA',
+                 'arp_tpa': 'NXM_OF_ARP_TPA', 'arp_sha': 'NXM_NX_ARP_SHA',
+                 'arp_tha': 'NXM_NX_ARP_THA'}
+
+
 def packet_fields(packet, in_port):
     """The packet's current value of every field we match on."""
-    return {'NXM_OF_IN_PORT': in_port,
-            'NXM_OF_VLAN_TCI': CFI | packet.vlan if packet.vlan is not None else 0,
-            'NXM_OF_ETH_SRC': mac_int(packet.dl_src), 'NXM_OF_ETH_DST': mac_int(packet.dl_dst),
-            'NXM_NX_TUN_ID': packet.tun_id or 0}
+    fields = {'NXM_OF_IN_PORT': in_port,
+              'NXM_OF_VLAN_TCI': CFI | packet.vlan if packet.vlan is not None else 0,
+              'NXM_NX_TUN_ID': packet.tun_id or 0}
+    for name, (attr, to_int, _) in PACKET_FIELDS.items():
+        fields[name] = to_int(getattr(packet, attr))
+    return fields
+
+
+def set_packet_field(packet, name, value):
+    attr, _, from_int = PACKET_FIELDS[name]
+    return dataclasses.replace(packet, **{attr: from_int(value)})
 
 
 def _as_masked(value):
@@ -91,6 +130,10 @@ def match_fields(match):
     if match.dl_vlan is not None:
         value, mask = fields.get('NXM_OF_VLAN_TCI', (0, 0))
         fields['NXM_OF_VLAN_TCI'] = (value | CFI | match.dl_vlan, mask | 0x1fff)
+    if match.eth_type is not None:
+        fields['NXM_OF_ETH_TYPE'] = (match.eth_type, 0xffff)
+    if match.arp_tpa is not None:
+        fields['NXM_OF_ARP_TPA'] = (ip_int(match.arp_tpa), 0xffffffff)
     return {name: (value & mask, mask) for name, (value, mask) in fields.items()}
 
 
@@ -257,6 +300,12 @@ class FakeOFTable:
                 packet = dataclasses.replace(packet, tun_id=action.tun_id)
             elif isinstance(action, Load):
                 packet = _load(packet, action)
+            elif isinstance(action, SetField):
+                name = SET_FIELD_NXM[action.field]
+                value = PACKET_FIELDS[name][1](action.value)
+                packet = set_packet_field(packet, name, value)
+            elif isinstance(action, Move):
+                packet = _move(packet, in_port, action)
             elif isinstance(action, Learn):
                 learned = _learned(action, packet, in_port)
                 self._add(learned)
@@ -287,6 +336,16 @@ def _load(packet, load):
     if dst.name == 'NXM_NX_TUN_ID':
         return dataclasses.replace(packet, tun_id=value)
     raise NotImplementedError('cannot simulate a load into %s' % dst.name)
+
+
+def _move(packet, in_port, move):
+    if move.src.n_bits != move.dst.n_bits:
+        raise InvalidMod('move of %d bits into %d' % (move.src.n_bits, move.dst.n_bits))
+    fields = packet_fields(packet, in_port)
+    bits = (fields[move.src.name] >> move.src.ofs) & ones(move.src.n_bits)
+    mask = ones(move.dst.n_bits) << move.dst.ofs
+    value = (fields[move.dst.name] & ~mask) | (bits << move.dst.ofs)
+    return set_packet_field(packet, move.dst.name, value)
 
 
 def _learned(learn, packet, in_port):

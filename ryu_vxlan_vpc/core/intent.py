@@ -1,5 +1,5 @@
 """A node's intent from each source: the config file, or the fleet registry (etcd)."""
-from ..model import Intent, PortBinding, Vpc, allocate_vlans
+from ..model import Intent, PortBinding, RemotePort, Vpc, allocate_vlans
 
 
 def from_settings(settings):
@@ -14,7 +14,9 @@ def from_fleet(fleet, node_name, local_ip, previous_vlans):
     - this node's ports (records under its name) are bound to their VPC;
     - a VPC is provisioned here while this node hosts at least one port of it, as
       Neutron does, so a fleet can hold far more than 4094 VPCs; its local VLAN is kept
-      from ``previous_vlans`` or the lowest free one.
+      from ``previous_vlans`` or the lowest free one;
+    - the other nodes' ports in those VPCs are ``remote_ports`` (l2population and the
+      ARP responder use them; they decide each VPC's flood list too).
     """
     notes = []
     me = fleet.nodes.get(node_name)
@@ -31,8 +33,14 @@ def from_fleet(fleet, node_name, local_ip, previous_vlans):
     for vni in left_out:
         notes.append('VNI %#x not provisioned: all 4094 local VLANs are in use' % vni)
     vpcs = tuple(Vpc(vni, vlan) for vni, vlan in vlans.items())
+    remote_ports = []
+    for (node, _), p in fleet.ports.items():
+        host = fleet.nodes.get(node)
+        if (p.vni in vlans and node != node_name and host is not None
+                and host.local_ip != local_ip):
+            remote_ports.append(RemotePort(p.vni, p.mac, p.ip, host.local_ip))
     return Intent(vpcs=vpcs, remote_ips=tuple(remote_ips), bindings=tuple(bindings),
-                  manage_ports=True), notes
+                  manage_ports=True, remote_ports=tuple(remote_ports)), notes
 
 
 def describe_change(old, new):
@@ -43,7 +51,8 @@ def describe_change(old, new):
     parts = []
     for what, a, b, text in (('VPC', old.vpcs, new.vpcs, _vpcs),
                              ('remote VTEP', old.remote_ips, new.remote_ips, ', '.join),
-                             ('VM port', old.bindings, new.bindings, _bindings)):
+                             ('VM port', old.bindings, new.bindings, _bindings),
+                             ('remote port', old.remote_ports, new.remote_ports, _remote)):
         added, removed = sorted(set(b) - set(a), key=str), sorted(set(a) - set(b), key=str)
         if added:
             parts.append('%s added: %s' % (what, text(added)))
@@ -54,6 +63,11 @@ def describe_change(old, new):
 
 def _vpcs(vpcs):
     return ', '.join('%#x (local VLAN %d)' % (v.vni, v.local_vlan) for v in vpcs) or 'none'
+
+
+def _remote(ports):
+    shown = ', '.join('%s in %#x at %s' % (p.mac, p.vni, p.remote_ip) for p in ports[:10])
+    return shown + (' and %d more' % (len(ports) - 10) if len(ports) > 10 else '')
 
 
 def _bindings(bindings):

@@ -3,7 +3,7 @@ sends. Pure bookkeeping: the app feeds it switch events and sends what it return
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Optional
 
-from ..model import TUNNEL_PREFIX
+from ..model import TUNNEL_PREFIX, tunnel_port_name
 from ..pipeline import br_tun
 from ..pipeline.sync import plan_sync
 
@@ -73,7 +73,9 @@ class Controller:
         """A new intent. Returns the br-tun dpids whose flows it changes (all of them on
         the first intent)."""
         before, self.intent = self.intent, intent
-        if before is not None and before.vpcs == intent.vpcs:
+        populated = self.settings.l2_population or self.settings.arp_responder
+        if (before is not None and before.vpcs == intent.vpcs
+                and (not populated or before.remote_ports == intent.remote_ports)):
             return []  # tunnels change flows only once OVS has made the ports
         return self.br_tun_dpids()
 
@@ -81,7 +83,20 @@ class Controller:
     def state_of(self, dpid):
         view = self.switches[dpid]
         return br_tun.BrTunState.of(self.settings, view.ports[self.settings.patch_int_port],
-                                    view.tunnel_ports().values(), vpcs=self.intent.vpcs)
+                                    view.tunnel_ports().values(), vpcs=self.intent.vpcs,
+                                    remote_ports=self._routes(view))
+
+    def _routes(self, view):
+        """The intent's remote ports behind tunnels OVS has made (the others wait for
+        their port, whose event syncs again)."""
+        if not (self.settings.l2_population or self.settings.arp_responder):
+            return ()
+        ofports = {}
+        for port in self.intent.remote_ports:
+            if port.remote_ip not in ofports:
+                ofports[port.remote_ip] = view.ports.get(tunnel_port_name(port.remote_ip))
+        return tuple(br_tun.RemoteRoute(p.vni, p.mac, p.ip, ofports[p.remote_ip])
+                     for p in self.intent.remote_ports if ofports[p.remote_ip] is not None)
 
     def desired_flows(self, dpid):
         return br_tun.build(self.state_of(dpid))

@@ -16,6 +16,11 @@ FIELD_WIDTHS = {
     'NXM_OF_ETH_SRC': 48,
     'NXM_OF_ETH_DST': 48,
     'NXM_NX_TUN_ID': 64,
+    'NXM_OF_ARP_OP': 16,
+    'NXM_OF_ARP_SPA': 32,
+    'NXM_OF_ARP_TPA': 32,
+    'NXM_NX_ARP_SHA': 48,
+    'NXM_NX_ARP_THA': 48,
 }
 FIELD_WIDTHS.update(('NXM_NX_REG%d' % i, 32) for i in range(16))
 
@@ -42,6 +47,8 @@ class Match:
     packet; ``vlan_tci`` a raw TCI match, as learned flows use. ``other`` keeps fields
     read from a switch that this model does not name, as (OXM name, value as read): enough
     to print them and to delete such a flow exactly (value, or (value, mask) when masked).
+    ``eth_type`` prints as ovs-ofctl's protocol word (``arp``, ``ip``); ``arp_tpa`` is the
+    ARP target address the ARP responder answers for.
     """
     tun_id: Optional[Union[int, Masked]] = None
     in_port: Optional[int] = None
@@ -49,6 +56,8 @@ class Match:
     dl_vlan: Optional[int] = None
     dl_src: Optional[Union[str, Tuple[str, str]]] = None
     dl_dst: Optional[Union[str, Tuple[str, str]]] = None
+    eth_type: Optional[int] = None
+    arp_tpa: Optional[str] = None
     other: Tuple[Tuple[str, object], ...] = ()
 
 
@@ -86,6 +95,28 @@ class Load:
     """Write an immediate value into a field range (what learned flows carry)."""
     value: int
     dst: FieldRef
+
+
+@dataclass(frozen=True)
+class Move:
+    """Nicira move (reg_move): copy the bits of one field range into another."""
+    src: FieldRef
+    dst: FieldRef
+
+
+# Fields a SetField may write, by OXM name (what OpenFlow 1.3 set_field carries).
+SET_FIELDS = ('eth_src', 'eth_dst', 'arp_op', 'arp_spa', 'arp_tpa', 'arp_sha', 'arp_tha')
+
+
+@dataclass(frozen=True)
+class SetField:
+    """OpenFlow 1.3 set_field of a whole field: a MAC or IPv4 as text, else an int."""
+    field: str
+    value: Union[int, str]
+
+    def __post_init__(self):
+        if self.field not in SET_FIELDS:
+            raise ValueError('set_field of %r is not modelled' % self.field)
 
 
 @dataclass(frozen=True)
@@ -127,7 +158,8 @@ class Learn:
     hard_timeout: int = 0
 
 
-Action = Union[Output, Resubmit, ModVlanVid, StripVlan, SetTunnel, Load, Learn, Opaque]
+Action = Union[Output, Resubmit, ModVlanVid, StripVlan, SetTunnel, Load, Learn, Move,
+               SetField, Opaque]
 
 
 # --- flows ---------------------------------------------------------------------------

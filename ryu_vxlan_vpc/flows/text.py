@@ -73,11 +73,34 @@ def _other_field(name, value):
     return ofctl, _masked(value, fmt)
 
 
+# ovs-ofctl prints a match on these Ethernet types (and IP protocols) as one word.
+PROTOCOL_WORDS = {0x0800: 'ip', 0x0806: 'arp', 0x8035: 'rarp', 0x86dd: 'ipv6'}
+IP_PROTOCOL_WORDS = {1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp'}
+
+
+def _protocol(match):
+    """(word or None, other fields left to print): ``arp``, ``ip``, ``tcp`` ... as OVS."""
+    other = match.other
+    if match.eth_type is None:
+        return None, other
+    word = PROTOCOL_WORDS.get(match.eth_type)
+    if word is None:
+        return 'dl_type=0x%04x' % match.eth_type, other
+    proto = dict(other).get('ip_proto')
+    if word == 'ip' and proto in IP_PROTOCOL_WORDS:
+        return IP_PROTOCOL_WORDS[proto], tuple(kv for kv in other if kv[0] != 'ip_proto')
+    return word, other
+
+
 def match_fields(match, priority):
-    """[(field, printed value)] in ovs-ofctl's order; priority first unless default."""
+    """[(field, printed value)] in ovs-ofctl's order; priority first unless default, then
+    the protocol word (a pair with value None prints as the bare word)."""
     parts = []
     if priority != m.DEFAULT_PRIORITY:
         parts.append(('priority', str(priority)))
+    word, other = _protocol(match)
+    if word is not None:
+        parts.append((word, None))
     if match.tun_id is not None:
         parts.append(('tun_id', _masked(match.tun_id, c_hex)))
     if match.in_port is not None:
@@ -90,12 +113,15 @@ def match_fields(match, priority):
         parts.append(('dl_src', _mac(match.dl_src)))
     if match.dl_dst is not None:
         parts.append(('dl_dst', _mac(match.dl_dst)))
-    parts.extend(_other_field(name, value) for name, value in match.other)
+    if match.arp_tpa is not None:
+        parts.append(('arp_tpa', match.arp_tpa))
+    parts.extend(_other_field(name, value) for name, value in other)
     return parts
 
 
 def match_text(match, priority):
-    return ','.join('%s=%s' % pair for pair in match_fields(match, priority))
+    return ','.join(name if value is None else '%s=%s' % (name, value)
+                    for name, value in match_fields(match, priority))
 
 
 def _learn_spec(spec):
@@ -125,10 +151,32 @@ def _learn(action):
     return 'learn(%s)' % ','.join(args)
 
 
+# How plain ovs-ofctl (OpenFlow 1.0 + NXM) prints a set_field of each field.
+_SET_FIELD_OFCTL = {
+    'eth_src': lambda v: 'mod_dl_src:%s' % v,
+    'eth_dst': lambda v: 'mod_dl_dst:%s' % v,
+    'arp_op': lambda v: 'load:%s->NXM_OF_ARP_OP[]' % c_hex(v),
+    'arp_spa': lambda v: 'load:%s->NXM_OF_ARP_SPA[]' % c_hex(_ip_int(v)),
+    'arp_tpa': lambda v: 'load:%s->NXM_OF_ARP_TPA[]' % c_hex(_ip_int(v)),
+    'arp_sha': lambda v: 'load:%s->NXM_NX_ARP_SHA[]' % c_hex(_mac_int(v)),
+    'arp_tha': lambda v: 'load:%s->NXM_NX_ARP_THA[]' % c_hex(_mac_int(v)),
+}
+
+
+def _ip_int(text):
+    a, b, c, d = (int(x) for x in text.split('.'))
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
+def _mac_int(text):
+    return int(text.replace(':', ''), 16)
+
+
 def action_text(action, dialect='ofctl'):
     of13 = dialect == 'of13'
     if isinstance(action, m.Output):
-        return 'output:%s' % RESERVED_PORTS.get(action.port, action.port)
+        # OVS prints an output to a reserved port as the bare name: IN_PORT, LOCAL.
+        return RESERVED_PORTS.get(action.port) or 'output:%d' % action.port
     if isinstance(action, m.Resubmit):
         return 'resubmit(,%d)' % action.table
     if isinstance(action, m.ModVlanVid):
@@ -146,6 +194,12 @@ def action_text(action, dialect='ofctl'):
         return 'load:%s->%s' % (c_hex(action.value), field_ref(action.dst))
     if isinstance(action, m.Learn):
         return _learn(action)
+    if isinstance(action, m.Move):
+        return 'move:%s->%s' % (field_ref(action.src), field_ref(action.dst))
+    if isinstance(action, m.SetField):
+        if of13:
+            return 'set_field:%s->%s' % (action.value, action.field)
+        return _SET_FIELD_OFCTL[action.field](action.value)
     if isinstance(action, m.Opaque):
         return action.text
     raise TypeError('no text for action %r' % (action,))

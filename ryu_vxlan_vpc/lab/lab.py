@@ -517,9 +517,9 @@ class Lab:
         self.save(rec)
         return said
 
-    def add_vm(self, node, vni, address=None):
+    def add_vm(self, node, vni, address=None, mac=None):
         rec = self._running()
-        return runtime.add_vm(self, rec, self.node(rec, node), vni, address=address)
+        return runtime.add_vm(self, rec, self.node(rec, node), vni, address=address, mac=mac)
 
     def remove_vm(self, name):
         rec = self._running()

@@ -92,14 +92,16 @@ def _next(rec, counter):
     return rec[counter]
 
 
-def add_vm(lab, rec, node_rec, vni, namespace=None, address=None, dev_id=None, out=None):
+def add_vm(lab, rec, node_rec, vni, namespace=None, address=None, dev_id=None, out=None,
+           mac=None):
     """A VM namespace on ``node_rec`` plumbed as Nova + os-vif do (its qvo port carries
-    ``iface-id`` and waits on the dead VLAN), then registered with ``fleet port add``."""
+    ``iface-id`` and waits on the dead VLAN), then registered with ``fleet port add``.
+    ``mac`` (default: a new one) lets a VM keep its MAC when it moves to another node."""
     n = _next(rec, 'vm_count')
     dev_id = dev_id or 'v%d' % n
     namespace = namespace or '%sc%d-%s' % (rec['prefix'], node_rec['index'], dev_id)
     address = address or default_address(rec, vni, n)
-    mac = 'fa:16:3e:00:%02x:%02x' % (n >> 8 & 0xff, n & 0xff)
+    mac = mac or 'fa:16:3e:00:%02x:%02x' % (n >> 8 & 0xff, n & 0xff)
     port_id = '%s-%s' % (node_rec['name'], dev_id)
     vm = {'namespace': namespace, 'address': address, 'vni': vni, 'node': node_rec['name'],
           'id': dev_id, 'port_id': port_id, 'mac': mac}

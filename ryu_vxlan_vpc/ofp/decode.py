@@ -4,7 +4,7 @@ Used for resync (what does the switch hold?) and for REST. Anything this model d
 name is kept as ``Opaque`` text or ``Match.other``, so every flow still renders.
 """
 from ..flows import model as m
-from .fields import ofctl_name
+from .fields import MOVE_OFCTL_NAME, ofctl_name
 
 OFPVID_PRESENT = 0x1000
 FLAG_NAMES = ((1, 'send_flow_rem'), (2, 'check_overlap'), (4, 'reset_counts'),
@@ -33,6 +33,10 @@ def match(ofp_match):
             fields['dl_dst'] = value
         elif name == 'eth_src':
             fields['dl_src'] = value
+        elif name == 'eth_type':
+            fields['eth_type'] = value
+        elif name == 'arp_tpa' and isinstance(value, str):
+            fields['arp_tpa'] = value
         else:
             other.append((name, tuple(value) if isinstance(value, list) else value))
     return m.Match(other=tuple(other), **fields)
@@ -75,8 +79,16 @@ def _one(action):
         return m.Load(action.value, m.FieldRef(ofctl_name(action.dst), ofs, n_bits))
     if kind == 'NXActionLearn':
         return _learn(action)
+    if kind == 'OFPActionSetField' and action.key in m.SET_FIELDS:
+        return m.SetField(action.key, action.value)
     if kind == 'OFPActionSetField':
         return m.Opaque('set_field:%s->%s' % (action.value, action.key))
+    if (kind == 'NXActionRegMove' and action.src_field in MOVE_OFCTL_NAME
+            and action.dst_field in MOVE_OFCTL_NAME):
+        return m.Move(m.FieldRef(MOVE_OFCTL_NAME[action.src_field], action.src_ofs,
+                                 action.n_bits),
+                      m.FieldRef(MOVE_OFCTL_NAME[action.dst_field], action.dst_ofs,
+                                 action.n_bits))
     if kind == 'OFPActionPushVlan':
         return m.Opaque('push_vlan:0x%x' % action.ethertype)
     return m.Opaque(kind)

@@ -8,7 +8,7 @@ from ryu.ofproto import nicira_ext
 
 from ..flows import model as m
 from ..flows import mods
-from .fields import ryu_name
+from .fields import move_ryu_name, ryu_name
 
 OFPVID_PRESENT = 0x1000
 ALL_ONES_64 = (1 << 64) - 1
@@ -32,6 +32,10 @@ def match(parser, mt):
         fields['eth_src'] = mt.dl_src
     if mt.dl_dst is not None:
         fields['eth_dst'] = mt.dl_dst
+    if mt.eth_type is not None:
+        fields['eth_type'] = mt.eth_type
+    if mt.arp_tpa is not None:
+        fields['arp_tpa'] = mt.arp_tpa
     for name, value in mt.other:  # fields read from the switch: given back as read
         if name in fields:
             raise ValueError('match field %s given twice: %r' % (name, mt))
@@ -73,6 +77,12 @@ def actions(parser, action):
             ofs_nbits=nicira_ext.ofs_nbits(action.dst.ofs,
                                            action.dst.ofs + action.dst.n_bits - 1),
             dst=ryu_name(action.dst.name), value=action.value)]
+    if isinstance(action, m.Move):
+        return [parser.NXActionRegMove(
+            src_field=move_ryu_name(action.src.name), dst_field=move_ryu_name(action.dst.name),
+            n_bits=action.src.n_bits, src_ofs=action.src.ofs, dst_ofs=action.dst.ofs)]
+    if isinstance(action, m.SetField):
+        return [parser.OFPActionSetField(**{action.field: action.value})]
     if isinstance(action, m.Learn):
         return [parser.NXActionLearn(
             table_id=action.table, priority=action.priority, cookie=action.cookie,

@@ -15,6 +15,24 @@ RYU_NAME = {
 RYU_NAME.update(('NXM_NX_REG%d' % i, 'reg%d' % i) for i in range(16))
 OFCTL_NAME = {ryu: ofctl for ofctl, ryu in RYU_NAME.items()}
 
+# move (reg_move) fields: sent with their OXM names; OVS prints the NXM name whichever
+# header it got, and answers a dump in OpenFlow 1.3 with the OXM header. Both read back
+# as the NXM name, so a flow compares equal to itself after a round trip.
+MOVE_RYU_NAME = {
+    'NXM_OF_ETH_SRC': 'eth_src', 'NXM_OF_ETH_DST': 'eth_dst',
+    'NXM_OF_ARP_OP': 'arp_op', 'NXM_OF_ARP_SPA': 'arp_spa', 'NXM_OF_ARP_TPA': 'arp_tpa',
+    'NXM_NX_ARP_SHA': 'arp_sha', 'NXM_NX_ARP_THA': 'arp_tha',
+}
+MOVE_OFCTL_NAME = dict({ryu: nxm for nxm, ryu in MOVE_RYU_NAME.items()},
+                       **{ryu + '_nxm': nxm for nxm, ryu in MOVE_RYU_NAME.items()})
+
+
+def move_ryu_name(name):
+    try:
+        return MOVE_RYU_NAME[name]
+    except KeyError:
+        raise ValueError('move of field %s is not modelled' % name) from None
+
 
 def ryu_name(name):
     try:

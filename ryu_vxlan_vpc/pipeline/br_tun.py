@@ -2,18 +2,27 @@
 
 One function per table, each returning that table's flows. ``build`` concatenates them
 in table order. Nothing here talks to a switch; ``ryu_vxlan_vpc.app`` ships the result.
+
+With ``l2_population`` the registry's remote ports decide each VPC's flood list (only the
+tunnels to nodes hosting one of its ports) and get unicast entries in table 20 (Neutron's
+``install_unicast_to_tun``); with ``arp_responder`` table 21 answers ARP requests for
+their IPs in place (Neutron's ``install_arp_responder``).
 """
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Optional, Tuple
 
 from ..model import Vpc
 from ..flows.model import (DEFAULT_PRIORITY, FieldRef, Flow, Learn, LearnLoad,
-                           LearnMatch, LearnOutput, Match, ModVlanVid, Output, Resubmit,
-                           SetTunnel, StripVlan)
+                           LearnMatch, LearnOutput, Match, ModVlanVid, Move, Output,
+                           Resubmit, SetField, SetTunnel, StripVlan)
 from . import tables as t
 
 UNICAST = ('00:00:00:00:00:00', '01:00:00:00:00:00')    # multicast bit clear
 MULTICAST = ('01:00:00:00:00:00', '01:00:00:00:00:00')  # multicast bit set (incl. broadcast)
+BROADCAST = 'ff:ff:ff:ff:ff:ff'
+ETH_TYPE_ARP = 0x0806
+ARP_REPLY = 2
+OFPP_IN_PORT = 0xfffffff8   # back out of the port it came in on (patch-int, to br-int)
 
 VLAN_TCI = FieldRef('NXM_OF_VLAN_TCI')
 VLAN_VID_BITS = FieldRef('NXM_OF_VLAN_TCI', 0, 12)
@@ -21,6 +30,17 @@ ETH_SRC = FieldRef('NXM_OF_ETH_SRC')
 ETH_DST = FieldRef('NXM_OF_ETH_DST')
 TUN_ID = FieldRef('NXM_NX_TUN_ID')
 IN_PORT = FieldRef('NXM_OF_IN_PORT')
+ARP_SHA, ARP_THA = FieldRef('NXM_NX_ARP_SHA'), FieldRef('NXM_NX_ARP_THA')
+ARP_SPA, ARP_TPA = FieldRef('NXM_OF_ARP_SPA'), FieldRef('NXM_OF_ARP_TPA')
+
+
+@dataclass(frozen=True)
+class RemoteRoute:
+    """A remote VM port behind the tunnel ``ofport`` (from the registry's records)."""
+    vni: int
+    mac: str
+    ip: Optional[str]
+    ofport: int
 
 
 @dataclass(frozen=True)
@@ -32,20 +52,41 @@ class BrTunState:
     flow_cookie: int = 0x79
     learn_cookie: int = 0xa9eb8f9011f7e038
     learn_hard_timeout: int = 300
+    l2_population: bool = False
+    arp_responder: bool = False
+    remote_ports: Tuple[RemoteRoute, ...] = ()   # only read with the two options above
 
     def __post_init__(self):
         # Order-free: the same ports in another order are the same state.
         object.__setattr__(self, 'tunnel_ofports', tuple(sorted(set(self.tunnel_ofports))))
+        object.__setattr__(self, 'remote_ports', tuple(sorted(
+            set(self.remote_ports), key=lambda r: (r.vni, r.mac, r.ofport, r.ip or ''))))
 
     @classmethod
-    def of(cls, settings, patch_int_ofport, tunnel_ofports, vpcs=None):
+    def of(cls, settings, patch_int_ofport, tunnel_ofports, vpcs=None, remote_ports=()):
         """The state of a node configured by ``settings`` with these port numbers; ``vpcs``
-        when the intent does not come from the file (the registry)."""
+        and ``remote_ports`` when the intent comes from the registry."""
         return cls(patch_int_ofport=patch_int_ofport, tunnel_ofports=tuple(tunnel_ofports),
                    vpcs=settings.vpcs if vpcs is None else tuple(vpcs),
                    flow_cookie=settings.flow_cookie,
                    learn_cookie=settings.learn_cookie,
-                   learn_hard_timeout=settings.learn_hard_timeout)
+                   learn_hard_timeout=settings.learn_hard_timeout,
+                   l2_population=settings.l2_population,
+                   arp_responder=settings.arp_responder,
+                   remote_ports=tuple(remote_ports))
+
+    def flood_ofports(self, vni):
+        """The tunnels a VPC floods to: all, or with l2population the ones to nodes that
+        host a port of it."""
+        if not self.l2_population:
+            return self.tunnel_ofports
+        return tuple(sorted({r.ofport for r in self.remote_ports if r.vni == vni}))
+
+    def routes(self):
+        """Remote ports of this node's VPCs, as (VPC, route); a MAC (or an IP) claimed by
+        two ports of one VPC keeps the first, so each flow entry is defined once."""
+        vpcs = {vpc.vni: vpc for vpc in self.vpcs}
+        return [(vpcs[r.vni], r) for r in self.remote_ports if r.vni in vpcs]
 
 
 def _flow(state, table, priority, actions, **match):
@@ -67,9 +108,16 @@ def local_switching(state):
 
 
 def patch_lv_to_tun(state):
-    """Table 2: unicast looks up learned MACs (20); multicast and broadcast flood (22)."""
-    return [_flow(state, t.PATCH_LV_TO_TUN, 0, [Resubmit(t.UCAST_TO_TUN)], dl_dst=UNICAST),
-            _flow(state, t.PATCH_LV_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)], dl_dst=MULTICAST)]
+    """Table 2: unicast looks up learned MACs (20); multicast and broadcast flood (22);
+    with the ARP responder, broadcast ARP asks table 21 first."""
+    flows = []
+    if state.arp_responder:
+        flows.append(_flow(state, t.PATCH_LV_TO_TUN, t.ARP_TO_RESPONDER,
+                           [Resubmit(t.ARP_RESPONDER)], eth_type=ETH_TYPE_ARP,
+                           dl_dst=BROADCAST))
+    return flows + [
+        _flow(state, t.PATCH_LV_TO_TUN, 0, [Resubmit(t.UCAST_TO_TUN)], dl_dst=UNICAST),
+        _flow(state, t.PATCH_LV_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)], dl_dst=MULTICAST)]
 
 
 def gre_tun_to_lv(state):
@@ -107,26 +155,64 @@ def learn_from_tun(state):
 
 
 def ucast_to_tun(state):
-    """Table 20: holds learned flows (priority 1); a miss floods through 22."""
-    return [_flow(state, t.UCAST_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)])]
+    """Table 20: l2population's entries for remote ports (priority 2), learned flows
+    (priority 1, written by table 10); a miss floods through 22."""
+    flows, seen = [], set()
+    if state.l2_population:
+        for vpc, route in state.routes():
+            if (vpc.vni, route.mac) in seen:
+                continue
+            seen.add((vpc.vni, route.mac))
+            flows.append(_flow(state, t.UCAST_TO_TUN, t.UCAST_POPULATED,
+                               [StripVlan(), SetTunnel(vpc.vni), Output(route.ofport)],
+                               dl_vlan=vpc.local_vlan, dl_dst=route.mac))
+    return flows + [_flow(state, t.UCAST_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)])]
+
+
+def arp_responder(state):
+    """Table 21: an ARP request for a remote port's IP is answered in place with its MAC,
+    only within the asking VPC (its local VLAN); anything else goes on to 22.
+
+    The request becomes the reply: opcode 2, the sender's addresses become the target's,
+    the port's MAC and IP become the sender's, the Ethernet source becomes the
+    destination and the port's MAC the source; out of the port it came in on.
+    """
+    if not state.arp_responder:
+        return []
+    flows, seen = [], set()
+    for vpc, route in state.routes():
+        if route.ip is None or (vpc.vni, route.ip) in seen:
+            continue
+        seen.add((vpc.vni, route.ip))
+        flows.append(_flow(state, t.ARP_RESPONDER, t.ARP_ANSWER, [
+            SetField('arp_op', ARP_REPLY),
+            Move(ARP_SHA, ARP_THA), Move(ARP_SPA, ARP_TPA),
+            SetField('arp_sha', route.mac), SetField('arp_spa', route.ip),
+            Move(ETH_SRC, ETH_DST), SetField('eth_src', route.mac),
+            Output(OFPP_IN_PORT)],
+            eth_type=ETH_TYPE_ARP, dl_vlan=vpc.local_vlan, arp_tpa=route.ip))
+    return flows + [_flow(state, t.ARP_RESPONDER, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
 
 def flood_to_tun(state):
-    """Table 22: per VPC, untag, set the VNI and copy to every tunnel; else drop.
+    """Table 22: per VPC, untag, set the VNI and copy to its tunnels; else drop.
 
-    A VPC's flood flow is left out while there is no tunnel: it would only untag and drop.
+    A VPC's flood flow is left out while it has no tunnel to flood to (none at all, or
+    with l2population no other node hosting one of its ports): it would only untag and
+    drop.
     """
     flows = []
-    if state.tunnel_ofports:
-        outputs = [Output(port) for port in state.tunnel_ofports]
-        flows = [_flow(state, t.FLOOD_TO_TUN, DEFAULT_PRIORITY,
-                       [StripVlan(), SetTunnel(vpc.vni)] + outputs, dl_vlan=vpc.local_vlan)
-                 for vpc in state.vpcs]
+    for vpc in state.vpcs:
+        outputs = [Output(port) for port in state.flood_ofports(vpc.vni)]
+        if outputs:
+            flows.append(_flow(state, t.FLOOD_TO_TUN, DEFAULT_PRIORITY,
+                               [StripVlan(), SetTunnel(vpc.vni)] + outputs,
+                               dl_vlan=vpc.local_vlan))
     return flows + [_drop(state, t.FLOOD_TO_TUN)]
 
 
 TABLE_BUILDERS = (local_switching, patch_lv_to_tun, gre_tun_to_lv, vxlan_tun_to_lv,
-                  dvr_not_learn, learn_from_tun, ucast_to_tun, flood_to_tun)
+                  dvr_not_learn, learn_from_tun, ucast_to_tun, arp_responder, flood_to_tun)
 
 
 def build(state):

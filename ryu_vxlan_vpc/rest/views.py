@@ -68,7 +68,9 @@ def vpcs_view(vpcs, switches):
 
 def match_view(flow):
     """The match as {field: printed value}; priority is reported on its own."""
-    return dict(text.match_fields(flow.match, m.DEFAULT_PRIORITY))
+    # A protocol word (arp, ip, tcp ...) is a field without a value: shown as true.
+    return {name: True if value is None else value
+            for name, value in text.match_fields(flow.match, m.DEFAULT_PRIORITY)}
 
 
 def flow_view(dpid, stats):
