@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Benchmark: l2population and the ARP responder for a registry of N nodes x P ports.
+
+Run as root from the repo's virtualenv:
+    sudo .venv/bin/python benchmarks/bench_l2pop_scale.py [--nodes 1000] [--ports 100]
+A two-node registry lab (compute1 and compute2 are real; its own state dir and namespace
+prefix, removed at the end) plus N more nodes that exist only as registry records, each
+with P VM ports spread over V VPCs that compute1 also hosts. compute1 therefore holds one
+tunnel per node and, per remote port, a unicast flow (table 20) and an ARP answer (table
+21): about 2*N*P flows. Measured in one run:
+  - program: compute1's ryu-manager restarted on an emptied br-tun, time until br-tun
+    holds every flow (a dump-flows poll), and the app's own sync report ("took");
+  - reference: the same flows (dumped from br-tun) with ``ovs-ofctl --bundle add-flows``
+    into the emptied br-tun, before the restart;
+  - one port add: a new port record on a record-only node, time until its table-20 flow
+    is on compute1 (median of --samples);
+  - ryu-manager's peak RSS (VmHWM).
+Fake nodes' VTEPs are in 172.21.128.0/17, inside the lab's own namespaces: nothing is
+routed there and nothing is sent to them. A benchmark, not a test: exit 1 only when
+something did not converge.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+from ryu_vxlan_vpc import procs
+from ryu_vxlan_vpc.lab import runtime
+from ryu_vxlan_vpc.lab.lab import Lab, LabError
+from ryu_vxlan_vpc.registry import fleet
+from ryu_vxlan_vpc.registry.records import (NodeRecord, PortRecord, VpcRecord, node_key,
+                                            node_value, port_key, port_value, vpc_key,
+                                            vpc_value)
+from ryu_vxlan_vpc.shell import run
+
+FIRST_VNI = 0x5000
+PER_TXN = 128          # etcd's default --max-txn-ops
+TOOK_RE = re.compile(r'pipeline in sync, (\d+) flows installed .*?\(([^)]*)\).*took ([0-9.]+) s')
+
+
+def fake_ip(i):
+    return '172.21.%d.%d' % (128 + i // 250, 1 + i % 250)
+
+
+def fake_mac(node, port):
+    return 'fa:16:3f:%02x:%02x:%02x' % (node >> 8, node & 0xff, port)
+
+
+def write_records(rec, n_nodes, n_ports, n_vpcs):
+    """Node, VPC and port records in raw transactions of PER_TXN puts."""
+    puts = []
+    for v in range(n_vpcs):
+        puts.append((lambda p, v=v: vpc_key(p, FIRST_VNI + v),
+                     vpc_value(VpcRecord(FIRST_VNI + v, None, None))))
+    for n in range(n_nodes):
+        name = 'fake%04d' % n
+        puts.append((lambda p, name=name: node_key(p, name),
+                     node_value(NodeRecord(name, fake_ip(n)))))
+        for i in range(n_ports):
+            rec_ = PortRecord(name, 'p%d' % i, FIRST_VNI + (n * n_ports + i) % n_vpcs,
+                              fake_mac(n, i), '10.%d.%d.%d' % (n >> 8, n & 0xff, i + 1))
+            puts.append((lambda p, r=rec_: port_key(p, r.node, r.port_id), port_value(rec_)))
+    with runtime.registry(rec) as reg:
+        for start in range(0, len(puts), PER_TXN):
+            chunk = [(key(reg.prefix), value) for key, value in puts[start:start + PER_TXN]]
+            if not reg.transaction(puts=chunk):
+                raise RuntimeError('etcd refused a transaction')
+    return len(puts)
+
+
+def ofctl(ovs, *args):
+    return run(['ovs-ofctl', '-O', 'OpenFlow13'] + list(args), netns=ovs.netns, env=ovs.env,
+               timeout=600).stdout
+
+
+def our_flows(ovs):
+    out = ofctl(ovs, 'dump-flows', ovs.mgmt('br-tun'), 'cookie=0x79/-1')
+    return [line for line in out.splitlines() if 'cookie=' in line]
+
+
+def count(ovs):
+    return len(our_flows(ovs))
+
+
+def peak_rss_mib(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float('nan')
+
+
+def wait_count(ovs, want, timeout):
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if count(ovs) >= want:
+            return time.perf_counter() - start
+        time.sleep(0.2)
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--nodes', type=int, default=1000, help='record-only nodes (1000)')
+    parser.add_argument('--ports', type=int, default=100, help='ports per node (100)')
+    parser.add_argument('--vpcs', type=int, default=10, help='VPCs the ports use (10)')
+    parser.add_argument('--samples', type=int, default=5, help='single port adds (5)')
+    parser.add_argument('--timeout', type=float, default=900.0)
+    parser.add_argument('--prefix', default='bl2-%d-' % (os.getpid() % 1000))
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit('run as root (namespaces, OVS)')
+    state = tempfile.mkdtemp(prefix='bench-l2pop-')
+    shutil.rmtree(state)
+    lab = Lab(state, out=lambda line: None)
+    ok = False
+    try:
+        lab.up(nodes=2, prefix=args.prefix)
+        rec = lab.load()
+        c1 = lab.node(rec, 'compute1')
+        ovs = lab.ovs(c1)
+        for v in range(args.vpcs):   # compute1 hosts one port of each VPC (no plumbing)
+            runtime.register(rec, fleet.add_vpc, '%#x' % (FIRST_VNI + v))
+            runtime.register(rec, fleet.add_port, 'compute1', 'host%d' % v,
+                             '%#x' % (FIRST_VNI + v), 'fa:16:3e:aa:00:%02x' % v)
+        t0 = time.perf_counter()
+        puts = write_records(rec, args.nodes, args.ports, args.vpcs)
+        print('registry: %d records written in %.1f s (%d nodes x %d ports, %d VPCs)'
+              % (puts, time.perf_counter() - t0, args.nodes, args.ports, args.vpcs))
+        # Every remote port of compute1's VPCs gives one unicast flow and one ARP answer.
+        want_extra = 2 * args.nodes * args.ports
+        t0 = time.perf_counter()
+        deadline = t0 + args.timeout
+        while time.perf_counter() < deadline:
+            got = count(ovs)
+            if got >= want_extra:
+                break
+            time.sleep(1)
+        live = time.perf_counter() - t0
+        total = count(ovs)
+        print('first convergence (tunnels made, records followed live): %d flows of ours on '
+              'compute1 after %.1f s' % (total, live))
+        if total < want_extra:
+            raise LabError('compute1 holds %d flows, expected over %d' % (total, want_extra))
+        flows = [re.sub(r'duration=[0-9.]+s, |n_packets=\d+, |n_bytes=\d+, ', '', line).strip()
+                 for line in our_flows(ovs)]
+        ryu = c1['ryu']
+        rss_live = peak_rss_mib(ryu['pid'])
+        procs.stop(ryu['pid'], ryu.get('started'))
+        path = os.path.join(state, 'flows.txt')
+        with open(path, 'w') as f:
+            f.write('\n'.join(flows) + '\n')
+        ofctl(ovs, 'del-flows', ovs.mgmt('br-tun'))
+        t = time.perf_counter()
+        ofctl(ovs, '--bundle', 'add-flows', ovs.mgmt('br-tun'), path)
+        ref = time.perf_counter() - t
+        assert count(ovs) == len(flows)
+        ofctl(ovs, 'del-flows', ovs.mgmt('br-tun'))
+        with open(ryu['log'], errors='replace') as f:
+            log_start = len(f.read())
+        t = time.perf_counter()
+        lab.restart_ryu('compute1')
+        took = wait_count(ovs, len(flows), args.timeout)
+        rec = lab.load()
+        pid = lab.node(rec, 'compute1')['ryu']['pid']
+        with open(ryu['log'], errors='replace') as f:
+            reports = TOOK_RE.findall(f.read()[log_start:])
+        print('program all %d flows after a restart on an empty br-tun: %s s (ryu-manager '
+              'start to the last flow); app sync reports: %s'
+              % (len(flows), 'n/a' if took is None else '%.2f' % (time.perf_counter() - t),
+                 '; '.join('%s flows (%s) took %s s' % r for r in reports) or 'none'))
+        print('reference: ovs-ofctl -O OpenFlow13 --bundle add-flows of the same %d flows: '
+              '%.2f s' % (len(flows), ref))
+        adds = []
+        for i in range(args.samples):
+            mac = 'fa:16:3f:ee:00:%02x' % i
+            t = time.perf_counter()
+            runtime.register(rec, fleet.add_port, 'fake0000', 'extra%d' % i,
+                             '%#x' % FIRST_VNI, mac, '10.255.0.%d' % (i + 1))
+            while 'dl_dst=%s' % mac not in ofctl(ovs, 'dump-flows', ovs.mgmt('br-tun'),
+                                                 'table=20,dl_dst=%s' % mac):
+                if time.perf_counter() - t > 60:
+                    raise LabError('port %s never reached compute1' % mac)
+                time.sleep(0.01)
+            adds.append(time.perf_counter() - t)
+        print('one port add (fleet port add -> its table-20 flow on compute1): median %.0f ms '
+              '(%s)' % (statistics.median(adds) * 1000, ', '.join('%.0f' % (a * 1000)
+                                                                    for a in adds)))
+        print('ryu-manager peak RSS: %.0f MiB while following live, %.0f MiB after the '
+              'restart' % (rss_live, peak_rss_mib(pid)))
+        ok = took is not None
+    finally:
+        lab.down(quiet=True)
+    return 0 if ok else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
