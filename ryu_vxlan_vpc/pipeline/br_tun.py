@@ -32,6 +32,11 @@ TUN_ID = FieldRef('NXM_NX_TUN_ID')
 IN_PORT = FieldRef('NXM_OF_IN_PORT')
 ARP_SHA, ARP_THA = FieldRef('NXM_NX_ARP_SHA'), FieldRef('NXM_NX_ARP_THA')
 ARP_SPA, ARP_TPA = FieldRef('NXM_OF_ARP_SPA'), FieldRef('NXM_OF_ARP_TPA')
+# The ARP answer's actions that do not depend on the port: built once, shared by every
+# answer (a node may hold 100k of them; the objects are immutable).
+ARP_TO_REPLY = (SetField('arp_op', ARP_REPLY), Move(ARP_SHA, ARP_THA), Move(ARP_SPA, ARP_TPA))
+ARP_ETH_BACK = Move(ETH_SRC, ETH_DST)
+ARP_OUT = Output(OFPP_IN_PORT)
 
 
 @dataclass(frozen=True)
@@ -157,14 +162,18 @@ def learn_from_tun(state):
 def ucast_to_tun(state):
     """Table 20: l2population's entries for remote ports (priority 2), learned flows
     (priority 1, written by table 10); a miss floods through 22."""
-    flows, seen = [], set()
+    flows, seen, heads, outputs = [], set(), {}, {}
     if state.l2_population:
         for vpc, route in state.routes():
             if (vpc.vni, route.mac) in seen:
                 continue
             seen.add((vpc.vni, route.mac))
-            flows.append(_flow(state, t.UCAST_TO_TUN, t.UCAST_POPULATED,
-                               [StripVlan(), SetTunnel(vpc.vni), Output(route.ofport)],
+            # Actions shared where equal: one (strip, set VNI) per VPC, one output per port.
+            head = heads.get(vpc.vni) or heads.setdefault(vpc.vni, (StripVlan(),
+                                                                     SetTunnel(vpc.vni)))
+            out = outputs.get(route.ofport) or outputs.setdefault(route.ofport,
+                                                                  Output(route.ofport))
+            flows.append(_flow(state, t.UCAST_TO_TUN, t.UCAST_POPULATED, head + (out,),
                                dl_vlan=vpc.local_vlan, dl_dst=route.mac))
     return flows + [_flow(state, t.UCAST_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
@@ -184,12 +193,9 @@ def arp_responder(state):
         if route.ip is None or (vpc.vni, route.ip) in seen:
             continue
         seen.add((vpc.vni, route.ip))
-        flows.append(_flow(state, t.ARP_RESPONDER, t.ARP_ANSWER, [
-            SetField('arp_op', ARP_REPLY),
-            Move(ARP_SHA, ARP_THA), Move(ARP_SPA, ARP_TPA),
+        flows.append(_flow(state, t.ARP_RESPONDER, t.ARP_ANSWER, ARP_TO_REPLY + (
             SetField('arp_sha', route.mac), SetField('arp_spa', route.ip),
-            Move(ETH_SRC, ETH_DST), SetField('eth_src', route.mac),
-            Output(OFPP_IN_PORT)],
+            ARP_ETH_BACK, SetField('eth_src', route.mac), ARP_OUT),
             eth_type=ETH_TYPE_ARP, dl_vlan=vpc.local_vlan, arp_tpa=route.ip))
     return flows + [_flow(state, t.ARP_RESPONDER, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
