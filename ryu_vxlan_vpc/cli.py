@@ -20,8 +20,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog='ryu-vxlan-vpc',
         description='Neutron-style VXLAN VPC overlay on Open vSwitch, driven by Ryu.')
-    parser.add_argument('--version', action='version',
-                        version='%(prog)s ' + _version())
+    parser.add_argument('--version', action=_VersionAction, nargs=0, default=argparse.SUPPRESS,
+                        help="show the installed package's version and exit")
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
     for name in COMMAND_MODULES:
@@ -29,10 +29,19 @@ def build_parser():
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """argparse's "version" action, but the metadata is read only when asked for."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print('%s %s' % (parser.prog, _version()))
+        parser.exit()
+
+
 def _version():
     """The installed distribution's version: the one pip put here, not a copy in code."""
     try:
-        return importlib.metadata.version('ryu_vxlan_vpc')
+        # None when the metadata has no Version (a half-written install)
+        return importlib.metadata.version('ryu_vxlan_vpc') or 'unknown'
     except importlib.metadata.PackageNotFoundError:
         return 'unknown (not installed)'
 
