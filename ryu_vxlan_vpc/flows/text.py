@@ -67,9 +67,24 @@ def _port(value):
     return str(RESERVED_PORTS.get(value, value))
 
 
+_IPV4_FIELDS = ('ipv4_src', 'ipv4_dst', 'arp_spa', 'arp_tpa')
+
+
+def _ipv4_masked(value):
+    """OVS prints a contiguous IPv4 mask as a prefix length: 10.0.0.0/8."""
+    addr, mask = value
+    bits = _ip_int(mask)
+    prefix = bin(bits).count('1')
+    if bits == (0xffffffff << (32 - prefix)) & 0xffffffff:
+        return '%s/%d' % (addr, prefix)
+    return '%s/%s' % (addr, mask)
+
+
 def _other_field(name, value):
     """A field our model does not name, in ovs-ofctl's name and number style."""
     ofctl, fmt = OTHER_MATCH_FIELDS.get(name, (name, str))
+    if name in _IPV4_FIELDS and isinstance(value, (tuple, list)):
+        return ofctl, _ipv4_masked(value)
     return ofctl, _masked(value, fmt)
 
 

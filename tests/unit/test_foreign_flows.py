@@ -19,7 +19,9 @@ def _serialized(ofp_match):
 
 @pytest.mark.parametrize('fields, printed', [
     ({'eth_type': 0x0800, 'ipv4_src': ('10.0.0.0', '255.0.0.0')},
-     'ip,nw_src=10.0.0.0/255.0.0.0'),
+     'ip,nw_src=10.0.0.0/8'),
+    ({'eth_type': 0x0800, 'ipv4_dst': ('10.0.1.0', '255.0.255.0')},
+     'ip,nw_dst=10.0.1.0/255.0.255.0'),
     ({'in_port': 0xfffffffe, 'eth_type': 0x0806, 'arp_tpa': '192.168.10.12'},
      'arp,in_port=LOCAL,arp_tpa=192.168.10.12'),
     ({'eth_type': 0x0800, 'ip_proto': 6, 'tcp_dst': 80}, 'tcp,tp_dst=80'),
