@@ -56,7 +56,8 @@ _PARSE_HINTS = {  # oslo's parse errors, said in terms of what to fix
 class ParsedFile:
     path: str
     sections: Dict[str, int] = field(default_factory=dict)  # name as written -> first line
-    items: List[Tuple[str, str, str, int]] = field(default_factory=list)  # section, key, value, line
+    # (section as written, key, value, line of the key), in file order
+    items: List[Tuple[str, str, str, int]] = field(default_factory=list)
 
     def items_in(self, group):
         return [(k, v, n) for s, k, v, n in self.items if _group_of(s) == group]
@@ -90,6 +91,7 @@ def _shown(text, limit=60):
 
 
 def quoted(text, limit=80):
+    """repr() of a value from the file, cut short like _shown."""
     return repr(text if len(text) <= limit else text[:limit] + '...')
 
 
