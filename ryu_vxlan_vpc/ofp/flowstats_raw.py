@@ -17,7 +17,8 @@ is ``decode.flow_stats`` of Ryu's parsed entry by construction:
   actions (registers, resubmit, goto_table, note, ...) come out exactly as decode.py
   makes them, without a per-entry fallback.
 
-Lengths that would make Ryu loop or misread raise ValueError. The caches hold bytes
+A ``FlowCache`` (opt-in, one per switch) skips all of that for entries already decoded in
+the last two dumps. Lengths that would make Ryu loop or misread raise ValueError. The caches hold bytes
 copies, never views of a reply, and are cleared when they reach ``_CACHE_MAX`` entries.
 
 ``install()`` makes Ryu keep OFPMP_FLOW reply bodies raw; see ``OFPFlowStatsReply``.
@@ -162,9 +163,26 @@ def _flags(bits):
     return names
 
 
-def iter_flow_stats(body):
+class FlowCache:
+    """The flows of one switch decoded by earlier dumps, by their entry's bytes without
+    the counters (durations, packets, bytes): an unchanged flow is decoded once, later
+    dumps only unpack its counters. Call ``next_dump()`` before each dump; it keeps the
+    flows of the last two dumps, so what left the switch is forgotten a dump later."""
+
+    def __init__(self):
+        self.previous, self.current = {}, {}
+
+    def next_dump(self):
+        self.previous, self.current = self.current, {}
+
+    def __len__(self):
+        return len(self.current)
+
+
+def iter_flow_stats(body, cache=None):
     """Our FlowStats for each ofp_flow_stats entry of an OFPMP_FLOW reply body (the bytes
-    after the 16-byte multipart header), in order; equal to decode.flow_stats of Ryu's."""
+    after the 16-byte multipart header), in order; equal to decode.flow_stats of Ryu's.
+    ``cache``: an optional FlowCache of the switch the body came from."""
     # One copy into bytes: slicing and int.from_bytes are faster on bytes than on views,
     # and a bytes slice is a cache key as it is.
     buf = body if type(body) is bytes else bytes(body)
@@ -178,10 +196,19 @@ def iter_flow_stats(body):
         if match_len < 4 or inst > end or end > total:
             raise ValueError('malformed flow stats entry at %d (length %d, match %d)'
                              % (off, length, match_len))
-        flow = m.Flow(table=table, priority=priority,
-                      match=decode.match(_match_fields(buf, off + 52, off + 48 + match_len)),
-                      actions=_actions_of(buf, inst, end), cookie=cookie,
-                      idle_timeout=idle, hard_timeout=hard, flags=_flags(flags))
+        flow = key = None
+        if cache is not None:
+            # length/table, priority..cookie, match + instructions: everything but counters
+            key = buf[off:off + 4] + buf[off + 12:off + 32] + buf[off + 48:end]
+            flow = cache.current.get(key) or cache.previous.get(key)
+        if flow is None:
+            flow = m.Flow(table=table, priority=priority,
+                          match=decode.match(_match_fields(buf, off + 52,
+                                                           off + 48 + match_len)),
+                          actions=_actions_of(buf, inst, end), cookie=cookie,
+                          idle_timeout=idle, hard_timeout=hard, flags=_flags(flags))
+        if key is not None:
+            cache.current[key] = flow
         yield m.FlowStats(flow, dsec, dnsec, packets, nbytes)
         off = end
 

@@ -341,37 +341,39 @@ def instructions_bytes(actions):
 
 
 # --- messages ------------------------------------------------------------------------
-def _flow_mod(xid, cookie, cookie_mask, table, command, idle, hard, priority, out_port,
-              out_group, match, instructions=b''):
-    length = _FLOW_MOD_HEAD.size + len(match) + len(instructions)
+def _parts(mod):
+    """(the FlowMod's fixed fields after the header, match bytes, instruction bytes)."""
+    if isinstance(mod, mods.AddFlow):
+        f = mod.flow
+        return ((f.cookie, 0, f.table, ofp.OFPFC_ADD, f.idle_timeout, f.hard_timeout,
+                 f.priority, ofp.OFP_NO_BUFFER, 0, 0, 0),
+                match_bytes(f.match), instructions_bytes(f.actions))
+    if isinstance(mod, mods.DeleteStrict):
+        f = mod.flow
+        return ((f.cookie, ALL_ONES_64, f.table, ofp.OFPFC_DELETE_STRICT, 0, 0, f.priority,
+                 ofp.OFP_NO_BUFFER, ofp.OFPP_ANY, ofp.OFPG_ANY, 0),
+                match_bytes(f.match), b'')
+    if isinstance(mod, mods.DeleteFlows):
+        return ((mod.cookie, ALL_ONES_64, ofp.OFPTT_ALL if mod.table is None else mod.table,
+                 ofp.OFPFC_DELETE, 0, 0, ofp.OFP_DEFAULT_PRIORITY, ofp.OFP_NO_BUFFER,
+                 ofp.OFPP_ANY if mod.out_port is None else mod.out_port, ofp.OFPG_ANY, 0),
+                _EMPTY_MATCH if mod.match is None else match_bytes(mod.match), b'')
+    raise ValueError('not a flow change: %r' % (mod,))
+
+
+def _pack(packer, *values):
     try:
-        head = _FLOW_MOD_HEAD.pack(VERSION, ofp.OFPT_FLOW_MOD, length, xid, cookie,
-                                   cookie_mask, table, command, idle, hard, priority,
-                                   ofp.OFP_NO_BUFFER, out_port, out_group, 0)
+        return packer.pack(*values)
     except struct.error as exc:
         raise ValueError('flow mod field out of range: %s' % exc) from None
-    return head + match + instructions
 
 
 def flow_mod_bytes(mod, xid):
     """One of our flow changes (flows.mods) as the bytes of an OpenFlow 1.3 FlowMod."""
-    if isinstance(mod, mods.AddFlow):
-        f = mod.flow
-        return _flow_mod(xid, f.cookie, 0, f.table, ofp.OFPFC_ADD, f.idle_timeout,
-                         f.hard_timeout, f.priority, 0, 0, match_bytes(f.match),
-                         instructions_bytes(f.actions))
-    if isinstance(mod, mods.DeleteStrict):
-        f = mod.flow
-        return _flow_mod(xid, f.cookie, ALL_ONES_64, f.table, ofp.OFPFC_DELETE_STRICT, 0, 0,
-                         f.priority, ofp.OFPP_ANY, ofp.OFPG_ANY, match_bytes(f.match))
-    if isinstance(mod, mods.DeleteFlows):
-        return _flow_mod(xid, mod.cookie, ALL_ONES_64,
-                         ofp.OFPTT_ALL if mod.table is None else mod.table,
-                         ofp.OFPFC_DELETE, 0, 0, ofp.OFP_DEFAULT_PRIORITY,
-                         ofp.OFPP_ANY if mod.out_port is None else mod.out_port,
-                         ofp.OFPG_ANY,
-                         _EMPTY_MATCH if mod.match is None else match_bytes(mod.match))
-    raise ValueError('not a flow change: %r' % (mod,))
+    fixed, match, instructions = _parts(mod)
+    length = _FLOW_MOD_HEAD.size + len(match) + len(instructions)
+    return (_pack(_FLOW_MOD_HEAD, VERSION, ofp.OFPT_FLOW_MOD, length, xid, *fixed)
+            + match + instructions)
 
 
 def bundle_add_bytes(bundle_id, flags, inner, xid):
@@ -386,6 +388,10 @@ def bundle_add_bytes(bundle_id, flags, inner, xid):
         flags) + inner
 
 
+# Bundle-add head and FlowMod head in one pack: the same bytes as the two in a row.
+_BUNDLED_FLOW_MOD_HEAD = struct.Struct(_BUNDLE_ADD_HEAD.format + _FLOW_MOD_HEAD.format[1:])
+
+
 def _pairs(mods_, xids):
     mods_, xids = list(mods_), list(xids)
     if len(mods_) != len(xids):
@@ -394,22 +400,28 @@ def _pairs(mods_, xids):
 
 
 def bundle_bytes(mods_, bundle_id, flags, xids):
-    """One buffer with a bundle-add message per flow change, each FlowMod already carrying
-    its outer xid (``xids``: one per change, in order). Open/commit are not included."""
-    out = []
+    """One buffer with a bundle-add message per flow change, each FlowMod carrying its
+    outer xid (``xids``: one per change, in order). Open and commit are not included.
+    Built in one bytearray (no list of small pieces), returned as bytes."""
+    out = bytearray()
     for mod, xid in _pairs(mods_, xids):
-        inner = flow_mod_bytes(mod, xid)
-        out.append(_BUNDLE_ADD_HEAD.pack(
-            VERSION, ofp.OFPT_EXPERIMENTER, _BUNDLE_ADD_HEAD.size + len(inner), xid,
-            ofproto_common.ONF_EXPERIMENTER_ID, ofp.ONF_ET_BUNDLE_ADD_MESSAGE, bundle_id,
-            flags))
-        out.append(inner)
-    return b''.join(out)
+        fixed, match, instructions = _parts(mod)
+        inner = _FLOW_MOD_HEAD.size + len(match) + len(instructions)
+        out += _pack(_BUNDLED_FLOW_MOD_HEAD, VERSION, ofp.OFPT_EXPERIMENTER,
+                     _BUNDLE_ADD_HEAD.size + inner, xid, ofproto_common.ONF_EXPERIMENTER_ID,
+                     ofp.ONF_ET_BUNDLE_ADD_MESSAGE, bundle_id, flags,
+                     VERSION, ofp.OFPT_FLOW_MOD, inner, xid, *fixed)
+        out += match
+        out += instructions
+    return bytes(out)
 
 
 def flow_mods_bytes(mods_, xids):
     """One buffer with the FlowMods themselves (no bundle), one xid each, in order."""
-    return b''.join(flow_mod_bytes(mod, xid) for mod, xid in _pairs(mods_, xids))
+    out = bytearray()
+    for mod, xid in _pairs(mods_, xids):
+        out += flow_mod_bytes(mod, xid)
+    return bytes(out)
 
 
 def next_xids(datapath, count):

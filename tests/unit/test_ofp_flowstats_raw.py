@@ -5,6 +5,7 @@ and foreign matches/instructions made of Ryu objects), wrapped in a multipart re
 parsed by Ryu (``ofproto_parser.msg``, hook not installed) for the expected FlowStats.
 Real OVS dumps are compared in tests/integration/test_ofp_raw_real_ovs.py.
 """
+import dataclasses
 import struct
 import types
 
@@ -39,12 +40,12 @@ def entry(match_and_instructions, table=0, priority=0x8000, cookie=0, idle=0, ha
     return head + match_and_instructions
 
 
-def from_flow(flow, n):
+def from_flow(flow, n, flags=None):
     """An entry for one of our flows, with the bytes Ryu serialises for its FlowMod."""
     msg = encode.flow_add(DP, flow)
     msg.serialize()
     return entry(bytes(msg.buf[48:]), flow.table, flow.priority, flow.cookie,
-                 flow.idle_timeout, flow.hard_timeout, flags=n % 32,
+                 flow.idle_timeout, flow.hard_timeout, flags=n % 32 if flags is None else flags,
                  counters=(n, n * 1000 % 10 ** 9, n * 3, n * 300))
 
 
@@ -169,6 +170,27 @@ def test_foreign_flows_decode_like_ryu():
     assert list(flowstats_raw.iter_flow_stats(b''.join(entries))) == expected
     for one, want in zip(entries, expected):  # each alone, caches warm or cold
         assert list(flowstats_raw.iter_flow_stats(one)) == [want]
+
+
+def test_flow_cache_decodes_an_unchanged_flow_once():
+    flows = [mod.flow for mod in all_mods()[:200] if isinstance(mod, mods.AddFlow)]
+    first = [from_flow(f, n, flags=1) for n, f in enumerate(flows)]
+    later = [from_flow(f, n + 7, flags=1) for n, f in enumerate(flows)]  # new counters
+    other = [from_flow(flows[0], 0, flags=2),  # another flag: another flow
+             from_flow(dataclasses.replace(flows[0], priority=7), 0, flags=1)]
+    cache = flowstats_raw.FlowCache()
+    cache.next_dump()
+    got = list(flowstats_raw.iter_flow_stats(b''.join(first), cache))
+    assert got == ryu_decoded(first) and len(cache) == len(set(flows))
+    cache.next_dump()
+    again = list(flowstats_raw.iter_flow_stats(b''.join(later + other), cache))
+    assert again == ryu_decoded(later + other)  # counters read anew, the rest equal
+    assert all(a.flow is b.flow for a, b in zip(got, again))  # from the cache
+    assert again[-2].flow.flags == ('check_overlap',) and again[-1].flow.priority == 7
+    cache.next_dump()
+    list(flowstats_raw.iter_flow_stats(b''.join(other), cache))
+    cache.next_dump()  # two dumps without them: the first dump's flows are forgotten
+    assert len(cache.previous) == 2 and len(cache) == 0
 
 
 def test_malformed_lengths_are_value_errors():
