@@ -25,6 +25,7 @@ from .core.ports import recovered_vlans, tunnel_changes, vm_port_changes
 LOG = logging.getLogger('ryu_vxlan_vpc.ports')
 RETRY_DELAYS = (0.5, 1, 2, 5, 10)
 VSCTL_TIMEOUT = 30
+WATCH_IDLE = 1.0   # seconds of a quiet watch stream before it is re-opened
 
 
 class PortsAgent:
@@ -50,7 +51,9 @@ class PortsAgent:
         LOG.info('local VLANs recorded in OVSDB: %s', ', '.join(
             '%#x->%d' % kv for kv in sorted(self.vlans.items())) or 'none')
         hub.spawn(self._poll_loop)
-        registry = Registry(','.join(self.settings.etcd_endpoints), self.settings.registry_prefix)
+        # watch_idle bounds how long the last batch of a burst waits (registry.follow).
+        registry = Registry(','.join(self.settings.etcd_endpoints), self.settings.registry_prefix,
+                            watch_idle=WATCH_IDLE)
         Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG).run(
             lambda: False)
 

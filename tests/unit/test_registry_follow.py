@@ -114,7 +114,19 @@ class Log:
         return [line for level, line in self.lines if text in line]
 
 
-def follow(fake, on_fleet=None):
+class Ticks:
+    """A clock that moves ``step`` seconds each time it is read."""
+
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+def follow(fake, on_fleet=None, clock=None):
+    """By default every batch comes a second after the last: each one is published."""
     seen, log = [], Log()
 
     def record(fleet, revision):
@@ -122,7 +134,7 @@ def follow(fake, on_fleet=None):
         if on_fleet:
             on_fleet(fleet, revision)
 
-    follower = Follower(fake, P, record, log, sleep=fake.sleep, clock=lambda: 0.0)
+    follower = Follower(fake, P, record, log, sleep=fake.sleep, clock=clock or Ticks(1.0))
     follower.run(lambda: fake.done)
     # Every published fleet is exactly the registry's state at that revision.
     for fleet, revision in seen:
@@ -247,3 +259,25 @@ def test_on_fleet_exception_is_logged_and_loop_goes_on():
     fake = FakeRegistry([lambda f: f.commit(puts=[vpc(34)]), lambda f: f.commit(puts=[vpc(35)])])
     follow(fake, on_fleet)
     assert calls == [1, 2, 3]
+
+
+def test_a_burst_is_published_as_fast_as_publishing_goes_not_per_transaction():
+    """Publishing is expensive at scale (parse 100k records, plan a resync): batches that
+    come while the last publish's cost has not passed again wait for a later publish."""
+    clock = Ticks(0.01)
+
+    def slow(fleet, revision):
+        clock.now += 1.0                        # this publish took a second
+
+    steps = [lambda f, i=i: f.commit(puts=[vpc(100 + i)]) for i in range(50)]
+    fake = FakeRegistry(steps)
+    seen, _ = follow(fake, slow, clock=clock)
+    assert len(seen) < 5                          # 50 transactions, a handful of publishes
+    assert sorted(seen[-1][0].vpcs) == sorted(
+        parse_fleet(P, fake.states[max(fake.states)])[0].vpcs)   # the last state, complete
+
+
+def test_cheap_publishes_follow_every_transaction():
+    steps = [lambda f, i=i: f.commit(puts=[vpc(100 + i)]) for i in range(20)]
+    seen, _ = follow(FakeRegistry(steps), clock=lambda: 0.0)    # publishes cost nothing
+    assert len(seen) == 21                        # the first read, then each transaction
