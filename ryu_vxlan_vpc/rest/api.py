@@ -3,6 +3,8 @@
 Flows are always read from the switch (a flow-stats request), never from memory, and
 rendered by flows.text, so learned flows and learn() itself print as ovs-ofctl does.
 Every error is a JSON body {"error": ...} with a 4xx/5xx status; the app keeps running.
+Undecodable input never gets here (guard.py answers it) but is refused here too, so the
+handlers stay safe behind any server.
 """
 import json
 import logging
@@ -12,7 +14,7 @@ from webob import Response
 
 from ..flows import text
 from ..pipeline import tables
-from . import views
+from . import errors, params as numbers, server, views
 
 LOG = logging.getLogger('ryu_vxlan_vpc.rest')
 
@@ -33,7 +35,8 @@ def _json(body, status=200):
 
 
 def _error(status, message):
-    return _json({'error': message, 'status': status}, status)
+    return Response(status=status, content_type=errors.CONTENT_TYPE, charset='utf-8',
+                    body=errors.body(status, message))
 
 
 def handles_errors(method):
@@ -42,19 +45,28 @@ def handles_errors(method):
             return method(self, req, **kwargs)
         except RestError as exc:
             return _error(exc.status, str(exc))
-        except Exception as exc:  # never let one bad request take the app down
-            LOG.exception('REST %s failed', req.path_qs)
-            return _error(500, 'internal error: %s' % exc)
+        except Exception:  # never let one bad request take the app down
+            # repr of the raw path: decoding req.path could raise again, in the handler
+            # of the error (that turned GET /vxlan-vpc/%ff into a traceback once).
+            LOG.exception('REST %s %r failed', req.method, req.environ.get('RAW_PATH_INFO'))
+            return _error(500, 'internal error; the controller log has the details')
     wrapper.__name__ = method.__name__
     return wrapper
 
 
 def _params(req, allowed):
-    unknown = sorted(set(req.GET) - set(allowed))
+    try:
+        query = req.GET
+    except UnicodeDecodeError:
+        raise RestError(400, 'the query string is not UTF-8 (after %-decoding)')
+    unknown = sorted(set(query) - set(allowed))
     if unknown:
         raise RestError(400, 'unknown query parameter %r (allowed: %s)'
                         % (unknown[0], ', '.join(sorted(allowed))))
-    return req.GET
+    repeated = sorted(name for name in set(query) if len(query.getall(name)) > 1)
+    if repeated:
+        raise RestError(400, 'query parameter %r given more than once' % repeated[0])
+    return query
 
 
 def _int_param(params, name, low, high):
@@ -62,7 +74,7 @@ def _int_param(params, name, low, high):
     if value is None:
         return None
     try:
-        number = views.parse_number(value)
+        number = numbers.parse_number(value)
     except ValueError:
         raise RestError(400, '%s=%r is not a number (decimal or 0x hex)' % (name, value))
     if not low <= number <= high:
@@ -81,10 +93,10 @@ class VxlanVpcRest(ControllerBase):
         if params.get('dpid') is None:
             return sorted(switches, key=lambda sw: sw.dpid)
         try:
-            dpid = views.parse_dpid(params['dpid'])
+            dpid = numbers.parse_dpid(params['dpid'])
         except ValueError:
-            raise RestError(400, 'dpid=%r is not a datapath id (16 hex digits)'
-                            % params['dpid'])
+            raise RestError(400, 'dpid=%r is not a datapath id (%s)'
+                            % (params['dpid'], numbers.DPID_FORMATS))
         chosen = [sw for sw in switches if sw.dpid == dpid]
         if not chosen:
             raise RestError(404, 'no connected %s with dpid %s (connected: %s)' % (
@@ -165,9 +177,13 @@ class NotFound(ControllerBase):
     @handles_errors
     def not_found(self, req, **_):
         known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs'))
-        if req.method != 'GET' and req.path.rstrip('/') in known.split(', '):
-            raise RestError(405, '%s %s: only GET is supported' % (req.method, req.path))
-        raise RestError(404, 'no such resource %s (try %s)' % (req.path, known))
+        try:
+            path = req.path
+        except UnicodeDecodeError:
+            raise RestError(400, 'the request path is not UTF-8 (after %-decoding)')
+        if req.method != 'GET' and path.rstrip('/') in known.split(', '):
+            raise RestError(405, '%s %s: only GET is supported' % (req.method, path))
+        raise RestError(404, 'no such resource %s (try %s)' % (path, known))
 
     @route('vxlan_vpc_root', PREFIX)
     @handles_errors
@@ -176,5 +192,11 @@ class NotFound(ControllerBase):
 
 
 def register(wsgi, app):
+    """Our routes on the process's WSGI application, and its server hardened (server.py).
+
+    The app calls this once while ryu-manager instantiates apps; Ryu starts the server
+    afterwards, so install() is in time. That server serves every REST app of the process.
+    """
     wsgi.register(VxlanVpcRest, {APP_KEY: app})
     wsgi.register(NotFound)
+    server.install()

@@ -12,6 +12,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from . import params as numbers
+
 DEFAULT_URL = 'http://127.0.0.1:8080'
 URL_ENV = 'RYU_VXLAN_VPC_URL'
 
@@ -129,6 +131,16 @@ def _cookie(value):
     return value
 
 
+def _dpid(value):
+    """Checked with the server's own parser, so the CLI takes exactly what REST takes."""
+    try:
+        numbers.parse_dpid(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not a datapath id (%s)'
+                                         % (value, numbers.DPID_FORMATS))
+    return value
+
+
 def _table_id(value):
     if not value.isdigit() or not 0 <= int(value) <= 254:
         raise argparse.ArgumentTypeError('%r is not a table number (0..254)' % value)
@@ -139,7 +151,9 @@ def register(subparsers):
     common = {'url': dict(default=os.environ.get(URL_ENV, DEFAULT_URL),
                           help='controller REST base URL (default: $%s or %s)'
                                % (URL_ENV, DEFAULT_URL)),
-              'dpid': dict(help='only this br-tun (16 hex digits, as `switches` prints)')}
+              'dpid': dict(type=_dpid, metavar='DPID',
+                           help='only this br-tun: 16 hex digits (as `switches` prints), '
+                                '0x-hex or decimal')}
     specs = [
         ('flows', cmd_flows, 'flows installed on br-tun, learned ones included, printed '
                              'like ovs-ofctl dump-flows (read from the switch)'),

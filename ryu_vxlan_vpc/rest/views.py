@@ -1,36 +1,9 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
-import re
-
 from ..model import remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
 from ..pipeline import tables
-
-
-def dpid_text(dpid):
-    return '%016x' % dpid
-
-
-_NUMBER_RE = re.compile(r'[0-9]+|0x[0-9a-f]+')
-DPID_MAX = (1 << 64) - 1
-
-
-def parse_number(value):
-    """Decimal or 0x-hex, nothing else (no sign, spaces or '_' that int() would take)."""
-    value = value.lower()
-    if not _NUMBER_RE.fullmatch(value):
-        raise ValueError(value)
-    return int(value, 16) if value.startswith('0x') else int(value, 10)
-
-
-def parse_dpid(value):
-    """A dpid as REST takes it: 16 hex digits (as printed), 0x-hex or decimal."""
-    if len(value) == 16 and all(c in '0123456789abcdefABCDEF' for c in value):
-        return int(value, 16)
-    dpid = parse_number(value)
-    if dpid > DPID_MAX:
-        raise ValueError(value)
-    return dpid
+from .params import dpid_text
 
 
 def port_view(name, ofport):
