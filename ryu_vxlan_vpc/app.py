@@ -124,6 +124,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         _openflow_on_loopback_by_default()
         _check_openflow_bindable(cfg.CONF)
         _rest_on_loopback_by_default()
+        _check_rest_bindable(cfg.CONF)
         rest_api.register(kwargs['wsgi'], self)
         if self.settings.registry:
             LOG.info('ryu_vxlan_vpc: node %s, local_ip=%s; VPCs, nodes and VM ports from the '
@@ -480,15 +481,31 @@ def _check_openflow_bindable(conf):
     for port, option in _openflow_ports(conf):
         if not isinstance(port, int) or not 1 <= port <= 65535:
             _fail(2, '[DEFAULT] %s = %r: outside 1..65535' % (option, port))
-        family = socket.AF_INET6 if ':' in host else socket.AF_INET
-        try:
-            with socket.socket(family, socket.SOCK_STREAM) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind((host, port))
-        except (OSError, OverflowError, ValueError) as exc:
+        why = _bind_problem(host, port)
+        if why:
             _fail(1, 'cannot listen for OpenFlow on %s port %d (%s, from %s): %s'
-                  % (host, port, 'ofp_listen_host', option, getattr(exc, 'strerror', None)
-                     or exc))
+                  % (host, port, 'ofp_listen_host', option, why))
+
+
+def _check_rest_bindable(conf):
+    """Ryu's WSGI server would die with a traceback on a port already taken."""
+    why = _bind_problem(conf.wsapi_host or '0.0.0.0', conf.wsapi_port)
+    if why:
+        _fail(1, 'cannot listen for REST on %s port %d (wsapi_host, wsapi_port): %s'
+              % (conf.wsapi_host or '0.0.0.0', conf.wsapi_port, why))
+
+
+def _bind_problem(host, port):
+    """Why ``host``:``port`` cannot be listened on now, or None. SO_REUSEADDR as eventlet's
+    listen sets it, so a port in TIME_WAIT is fine and one another process listens on is not."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except (OSError, OverflowError, ValueError) as exc:
+        return getattr(exc, 'strerror', None) or str(exc)
+    return None
 
 
 def _fail(status, message):

@@ -146,6 +146,28 @@ def test_openflow_port_taken_exits_nonzero_at_once(node, tmp_path):
         squatter.wait()
 
 
+def test_rest_port_taken_exits_nonzero_at_once(node, tmp_path):
+    squatter = subprocess.Popen(in_netns(node.netns, [
+        'python3', '-c', 'import socket, time; s = socket.socket(); '
+        's.bind(("127.0.0.1", 8080)); s.listen(); print("up", flush=True); time.sleep(60)']),
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert squatter.stdout.readline().strip() == 'up'
+        ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu.log'), OFP_PORT)
+        ryu.start()
+        try:
+            status = ryu.proc.wait(10)
+        finally:
+            ryu.stop()
+        assert status == 1, ryu.log()
+        assert ('cannot listen for REST on 127.0.0.1 port 8080 (wsapi_host, wsapi_port): '
+                'Address already in use') in ryu.log()
+        assert 'Traceback' not in ryu.log()
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
 def test_openflow_port_out_of_range_exits_2(node, tmp_path):
     ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu.log'), 70000)
     ryu.start()
