@@ -18,7 +18,9 @@ is ``decode.flow_stats`` of Ryu's parsed entry by construction:
   makes them, without a per-entry fallback.
 
 A ``FlowCache`` (opt-in, one per switch) skips all of that for entries already decoded in
-the last two dumps. Lengths that would make Ryu loop or misread raise ValueError. The caches hold bytes
+the last two dumps. Lengths that would make Ryu loop or misread raise ValueError, and so
+does an entry Ryu cannot parse (its AssertionError/KeyError; Ryu's own path would drop
+the whole reply). The caches hold bytes
 copies, never views of a reply, and are cleared when they reach ``_CACHE_MAX`` entries.
 
 ``install()`` makes Ryu keep OFPMP_FLOW reply bodies raw; see ``OFPFlowStatsReply``.
@@ -202,11 +204,17 @@ def iter_flow_stats(body, cache=None):
             key = buf[off:off + 4] + buf[off + 12:off + 32] + buf[off + 48:end]
             flow = cache.current.get(key) or cache.previous.get(key)
         if flow is None:
-            flow = m.Flow(table=table, priority=priority,
-                          match=decode.match(_match_fields(buf, off + 52,
-                                                           off + 48 + match_len)),
-                          actions=_actions_of(buf, inst, end), cookie=cookie,
-                          idle_timeout=idle, hard_timeout=hard, flags=_flags(flags))
+            try:
+                flow = m.Flow(table=table, priority=priority,
+                              match=decode.match(_match_fields(buf, off + 52,
+                                                               off + 48 + match_len)),
+                              actions=_actions_of(buf, inst, end), cookie=cookie,
+                              idle_timeout=idle, hard_timeout=hard, flags=_flags(flags))
+            except ValueError:
+                raise
+            except Exception as exc:  # Ryu's asserts/KeyErrors on what it cannot parse
+                raise ValueError('undecodable flow stats entry at %d: %s: %s'
+                                 % (off, type(exc).__name__, exc)) from exc
         if key is not None:
             cache.current[key] = flow
         yield m.FlowStats(flow, dsec, dnsec, packets, nbytes)

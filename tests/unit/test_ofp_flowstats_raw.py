@@ -195,9 +195,13 @@ def test_flow_cache_decodes_an_unchanged_flow_once():
 
 def test_malformed_lengths_are_value_errors():
     good = foreign_entries()[0]
+    unknown_action = entry(serialised(parser.OFPMatch(), [apply(parser.OFPActionOutput(1))])
+                           .replace(struct.pack('!HH', ofp.OFPAT_OUTPUT, 16),
+                                    struct.pack('!HH', 0x7777, 16)))
     for bad in [good[:-8],                                   # entry runs past the body
                 struct.pack('!H', 40) + good[2:],            # shorter than its match
-                good[:50] + struct.pack('!H', 2) + good[52:]]:  # match shorter than 4
+                good[:50] + struct.pack('!H', 2) + good[52:],   # match shorter than 4
+                unknown_action]:                             # Ryu asserts on it
         with pytest.raises(ValueError):
             list(flowstats_raw.iter_flow_stats(bad))
 
