@@ -152,7 +152,11 @@ class VxlanVpcRest(ControllerBase):
     @handles_errors
     def vpcs(self, req, **_):
         params = _params(req, {'dpid'})
-        return _json({'vpcs': views.vpcs_view(self._vpcs(), self._switches(params))})
+        switches = self._switches(params)
+        cookie = self.app.settings.flow_cookie
+        floods = {sw.dpid: views.flood_lists(self._dump(sw, tables.FLOOD_TO_TUN, cookie), cookie)
+                  for sw in switches}
+        return _json({'vpcs': views.vpcs_view(self._vpcs(), switches, floods)})
 
     @route('vxlan_vpc_macs', PREFIX + '/macs', methods=['GET'])
     @handles_errors
@@ -161,9 +165,9 @@ class VxlanVpcRest(ControllerBase):
         settings, out = self.app.settings, []
         for sw in self._switches(params):
             by_ofport = {no: name for name, no in sw.ports.items()}
-            for stats in self._dump(sw, table=tables.UCAST_TO_TUN,
-                                    cookie=settings.learn_cookie):
-                mac = views.learned_mac(stats, settings, by_ofport)
+            # Learned (learn_cookie) and populated from the registry (flow_cookie): one dump.
+            for stats in self._dump(sw, table=tables.UCAST_TO_TUN):
+                mac = views.mac_entry(stats, settings, by_ofport)
                 if mac is not None:
                     mac['dpid'] = views.dpid_text(sw.dpid)
                     out.append(mac)

@@ -81,12 +81,13 @@ def cmd_macs(args):
     rows = []
     for mac in get_json(args.url, '/vxlan-vpc/macs', {'dpid': args.dpid}, 'macs'):
         port = mac['tunnel_port']
+        left = mac['seconds_left_min']
         rows.append(dict(mac, port='%s(%s)' % (port['name'] or '?', port['ofport']),
-                         remote=mac['remote_ip'] or '-',
-                         left='>=%ss' % mac['seconds_left_min']))
-    print(_table(rows, [('MAC', 'mac'), ('VNI', 'vni_hex'), ('LOCAL_VLAN', 'local_vlan'),
-                        ('TUNNEL_PORT', 'port'), ('REMOTE_VTEP', 'remote'),
-                        ('EXPIRES_IN', 'left'), ('DPID', 'dpid')]))
+                         remote=mac['remote_ip'] or '-', source=mac.get('source', 'learned'),
+                         left='-' if left is None else '>=%ss' % left))
+    print(_table(rows, [('MAC', 'mac'), ('SOURCE', 'source'), ('VNI', 'vni_hex'),
+                        ('LOCAL_VLAN', 'local_vlan'), ('TUNNEL_PORT', 'port'),
+                        ('REMOTE_VTEP', 'remote'), ('EXPIRES_IN', 'left'), ('DPID', 'dpid')]))
     return 0
 
 

@@ -26,15 +26,34 @@ def vpc_key(vpc):
     return {'vni': vpc.vni, 'vni_hex': '%#x' % vpc.vni, 'local_vlan': vpc.local_vlan}
 
 
-def vpcs_view(vpcs, switches):
-    """Each VPC with the tunnel ports its broadcasts are flooded to, per br-tun."""
+def flood_lists(flows, flow_cookie):
+    """{local VLAN: [ofport]} of table 22's per-VPC flood flows, as the switch holds them."""
+    lists = {}
+    for stats in flows:
+        flow = stats.flow
+        if (flow.table == tables.FLOOD_TO_TUN and flow.cookie == flow_cookie
+                and flow.match.dl_vlan is not None):
+            lists[flow.match.dl_vlan] = [a.port for a in flow.actions
+                                         if isinstance(a, m.Output)]
+    return lists
+
+
+def vpcs_view(vpcs, switches, floods):
+    """Each VPC with the tunnel ports its broadcasts are flooded to, per br-tun, read from
+    the switch's table 22 (``floods``: {dpid: flood_lists(...)}): with l2population that is
+    only the nodes hosting one of its ports, and none at all when no other node does."""
     out = []
     for vpc in vpcs:
         view = vpc_key(vpc)
-        view['switches'] = [{'dpid': dpid_text(sw.dpid),
-                             'flood_ports': [port_view(n, p) for n, p in
-                                             sorted(sw.tunnel_ports().items())]}
-                            for sw in switches]
+        view['switches'] = []
+        for sw in switches:
+            names = {no: name for name, no in sw.ports.items()}
+            ofports = floods.get(sw.dpid, {}).get(vpc.local_vlan, [])
+            view['switches'].append({
+                'dpid': dpid_text(sw.dpid),
+                'flood_ports': [port_view(names.get(no), no) if names.get(no)
+                                else {'name': None, 'ofport': no, 'remote_ip': None}
+                                for no in ofports]})
         out.append(view)
     return out
 
@@ -66,6 +85,36 @@ def flow_view(dpid, stats):
     }
 
 
+def mac_entry(stats, settings, ports_by_ofport):
+    """A table-20 flow as a MAC entry (learned, or populated from the registry by
+    l2population), or None if the flow is neither."""
+    return (learned_mac(stats, settings, ports_by_ofport) or
+            populated_mac(stats, settings, ports_by_ofport))
+
+
+def populated_mac(stats, settings, ports_by_ofport):
+    """An l2population entry (table 20, priority 2, our cookie) as a MAC entry, or None."""
+    flow = stats.flow
+    if (flow.table != tables.UCAST_TO_TUN or flow.cookie != settings.flow_cookie
+            or flow.priority != tables.UCAST_POPULATED or flow.match.dl_dst is None
+            or flow.match.dl_vlan is None):
+        return None
+    vni = next((a.tun_id for a in flow.actions if isinstance(a, m.SetTunnel)), None)
+    port = next((a.port for a in flow.actions if isinstance(a, m.Output)), None)
+    name = ports_by_ofport.get(port)
+    return {
+        'mac': flow.match.dl_dst,
+        'source': 'registry',
+        'vni': vni,
+        'vni_hex': '%#x' % vni if vni is not None else None,
+        'local_vlan': flow.match.dl_vlan,
+        'tunnel_port': {'name': name, 'ofport': port},
+        'remote_ip': remote_ip_of_port(name) if name else None,
+        'seconds_left_min': None,      # kept while the registry has the port
+        'n_packets': stats.n_packets,
+    }
+
+
 def learned_mac(stats, settings, ports_by_ofport):
     """A learned table-20 flow as a MAC entry, or None if the flow is not one."""
     flow = stats.flow
@@ -85,6 +134,7 @@ def learned_mac(stats, settings, ports_by_ofport):
         left = max(0, flow.hard_timeout - stats.duration_sec)
     return {
         'mac': flow.match.dl_dst,
+        'source': 'learned',
         'vni': vni,
         'vni_hex': '%#x' % vni if vni is not None else None,
         'local_vlan': local_vlan,

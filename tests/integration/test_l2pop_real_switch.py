@@ -7,12 +7,13 @@ pipeline is kept in ``tests/unit/data/l2pop_compute1_dump_flows*.txt``: captured
 this test (``RYU_VXLAN_VPC_CAPTURE=1``), compared with OVS here and with the renderer in
 ``tests/unit/test_pipeline_l2pop.py``.
 """
+import json
 import os
 import pathlib
 
 import pytest
 
-from realenv import RyuManager, wait_for
+from realenv import RyuManager, http_get, wait_for
 from ryu_vxlan_vpc.etcd_instance import EtcdInstance
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.model import tunnel_port_name
@@ -147,3 +148,28 @@ def test_first_and_last_port_of_a_vpc_on_a_node_changes_only_that_vpcs_flood(reg
     with_registry(etcd, ovs.netns, fleet.remove_port, 'compute2', 'p6')
     wait_for(lambda: set(ours(ovs, 'ofctl')) == before, 20, 'the three flows gone')
     assert 'sync failed' not in ryu.log()
+
+
+def test_rest_says_which_macs_come_from_the_registry_and_shows_actual_flood_lists(
+        registry_node):
+    ovs, etcd, ryu = registry_node
+    with_registry(etcd, ovs.netns, populate)
+    wait_for(lambda: any('arp_tpa=192.168.10.12' in f for f in ours(ovs, 'ofctl')), 30,
+             'the registry applied')
+    # A MAC the registry does not know, learned from compute3's tunnel (OVS runs learn()).
+    ovs.appctl('ofproto/trace', 'br-tun', 'in_port=9,tun_id=0x22,dl_src=fa:16:3e:00:00:aa,'
+               'dl_dst=fa:16:3e:00:00:01', '-generate')
+    status, _, body = http_get(ovs.netns, 'http://127.0.0.1:8080/vxlan-vpc/macs')
+    assert status == 200, body
+    macs = {(m['mac'], m['source']): m for m in json.loads(body)['macs']}
+    assert set(macs) == {('fa:16:3e:00:00:02', 'registry'), ('fa:16:3e:00:00:03', 'registry'),
+                         ('fa:16:3e:00:00:aa', 'learned')}
+    two = macs[('fa:16:3e:00:00:02', 'registry')]
+    assert (two['vni'], two['local_vlan'], two['tunnel_port'], two['remote_ip'],
+            two['seconds_left_min']) == (0x22, 1, {'name': 'vxlan-ac150c08', 'ofport': 8},
+                                         '172.21.12.8', None)
+    assert macs[('fa:16:3e:00:00:aa', 'learned')]['tunnel_port']['ofport'] == 9
+    status, _, body = http_get(ovs.netns, 'http://127.0.0.1:8080/vxlan-vpc/vpcs')
+    floods = {v['vni']: [p['name'] for p in v['switches'][0]['flood_ports']]
+              for v in json.loads(body)['vpcs']}
+    assert floods == {0x22: ['vxlan-ac150c08', 'vxlan-ac150c09'], 0x24: []}
