@@ -371,16 +371,20 @@ class VxlanVpcApp(app_manager.RyuApp):
             # Cleared first: a port event while we read sets it again for the next sync.
             switch.check_learned = False
             learned, ages = self._learned_and_tunnel_ages(switch)
+        read = time.monotonic()
         plan = self.core.plan_sync(switch.dpid, installed, learned, ages)
         # Adds before deletes, so traffic never meets a gap even without a bundle.
         mods = plan.mods()
+        planned = time.monotonic()
         try:
             how = send.send_changes(self, switch, mods) if mods else 'nothing to send'
         except Exception:
             switch.check_learned = switch.check_learned or learned is not None
             raise
         self.core.sync_done(switch.dpid, plan)
-        report = SyncReport.of(switch.dpid, plan, how, time.monotonic() - started)
+        done = time.monotonic()
+        report = SyncReport.of(switch.dpid, plan, how, done - started, phases=(
+            read - started, planned - read, done - planned))
         switch.last_sync = report
         switch.repaired += report.repaired
         self._log_sync(switch, plan, report, audit)
@@ -437,6 +441,8 @@ class VxlanVpcApp(app_manager.RyuApp):
                  switch.dpid, report.flows, self.settings.tun_bridge, report.added,
                  report.removed, report.unchanged, report.how,
                  _ports_text(switch.tunnel_ports()), report.seconds)
+        LOG.debug('switch %016x: sync phases: read %.3f s, plan %.3f s, send %.3f s',
+                  switch.dpid, report.read_seconds, report.plan_seconds, report.send_seconds)
 
 
 def _check_listeners(conf):
@@ -548,5 +554,8 @@ def _delete_text(mod):
     return 'in table %s %s' % (mod.table, ' '.join(where))
 
 
-def _ports_text(ports):
-    return ', '.join('%s=%d' % item for item in sorted(ports.items())) or 'none'
+def _ports_text(ports, shown=8):
+    """A node may have a thousand tunnels: the first few, then how many more."""
+    items = ['%s=%d' % item for item in sorted(ports.items())]
+    more = ' and %d more' % (len(items) - shown) if len(items) > shown else ''
+    return ', '.join(items[:shown]) + more if items else 'none'

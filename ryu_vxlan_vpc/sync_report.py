@@ -15,14 +15,22 @@ class SyncReport:
     seconds: float
     finished: float   # time.time() when it was done
     repaired: int = 0  # of added + removed: undoing changes made behind our back (drift)
+    # Where the seconds went: reading the switch's flows back (and the learned flows and
+    # port ages when ports changed), building the pipeline and the difference, encoding
+    # and sending it until the switch confirmed (barrier, bundle commit).
+    read_seconds: float = 0.0
+    plan_seconds: float = 0.0
+    send_seconds: float = 0.0
 
     @classmethod
-    def of(cls, dpid, plan, how, seconds, now=None):
+    def of(cls, dpid, plan, how, seconds, now=None, phases=(0.0, 0.0, 0.0)):
         return cls(dpid=dpid, flows=plan.unchanged + len(plan.add), added=len(plan.add),
                    removed=len(plan.delete), forgotten=len(plan.forget),
                    unchanged=plan.unchanged, how=how, seconds=round(seconds, 6),
                    finished=time.time() if now is None else now,
-                   repaired=len(plan.repaired))
+                   repaired=len(plan.repaired),
+                   read_seconds=round(phases[0], 6), plan_seconds=round(phases[1], 6),
+                   send_seconds=round(phases[2], 6))
 
     def as_dict(self):
         d = asdict(self)

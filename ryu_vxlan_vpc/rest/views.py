@@ -19,6 +19,8 @@ def switch_view(switch, settings, vpcs, flow_count):
         'tunnel_ports': [port_view(n, p) for n, p in sorted(switch.tunnel_ports().items())],
         'vpcs': [vpc_key(v) for v in vpcs],
         'flows_installed': flow_count,
+        # What the last sync did and where its time went (None before the first one).
+        'last_sync': switch.last_sync.as_dict() if switch.last_sync else None,
     }
 
 

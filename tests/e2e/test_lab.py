@@ -120,7 +120,7 @@ def test_cli_on_compute2_prints_learned_flow_and_mac(built):
     assert macs.returncode == 0, macs.stderr
     row = next(line for line in macs.stdout.splitlines()
                if line.startswith(built.mac('compute1', VNI)))
-    assert row.split()[1:4] == ['0x22', '22', 'vxlan-ac150ca3(%d)' % built.ovs(
+    assert row.split()[1:5] == ['learned', '0x22', '22', 'vxlan-ac150ca3(%d)' % built.ovs(
         'compute2').ofport('vxlan-ac150ca3')]
 
 

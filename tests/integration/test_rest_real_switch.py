@@ -128,6 +128,11 @@ def test_macs_vpcs_switches(learned):
     assert sw['flows_installed'] == 13
     dpid = learned.vsctl('get', 'bridge', 'br-tun', 'datapath_id').strip().strip('"')
     assert sw['dpid'] == dpid
+    # The last sync's report, as the log line says it, with where its time went.
+    last = sw['last_sync']
+    assert (last['dpid'], last['flows']) == (dpid, 13)
+    assert last['how'] in ('nothing to send', 'in one atomic bundle')
+    assert last['seconds'] >= last['read_seconds'] + last['plan_seconds'] > 0
 
 
 @pytest.mark.parametrize('path,status,words', [
