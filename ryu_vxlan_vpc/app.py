@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 
+from eventlet import tpool
 from oslo_config import cfg as oslo_cfg
 from ryu import cfg
 from ryu.app.ofctl import api as ofctl_api
@@ -32,7 +33,7 @@ from ryu.ofproto import ofproto_common, ofproto_v1_3
 
 from . import config
 from .core import intent as intents
-from .core.switches import Controller
+from .core.switches import Controller, plan_from
 from .flows.mods import DeleteStrict
 from .flows.text import render
 from .ofp import decode, encode, flowstats_raw, send
@@ -372,7 +373,10 @@ class VxlanVpcApp(app_manager.RyuApp):
             switch.check_learned = False
             learned, ages = self._learned_and_tunnel_ages(switch)
         read = time.monotonic()
-        plan = self.core.plan_sync(switch.dpid, installed, learned, ages)
+        # In a native thread: building and diffing 200k flows takes seconds, and the event
+        # loop must keep answering the switch's echo requests meanwhile (or it disconnects).
+        plan = tpool.execute(plan_from, *self.core.plan_inputs(switch.dpid, installed,
+                                                                 learned, ages))
         # Adds before deletes, so traffic never meets a gap even without a bundle.
         mods = plan.mods()
         planned = time.monotonic()

@@ -14,6 +14,7 @@ While etcd is unreachable the last intent stays applied: nothing is changed.
 import logging
 import time
 
+from eventlet import tpool
 from ryu.lib import hub
 
 from . import shell
@@ -54,12 +55,13 @@ class PortsAgent:
         # watch_idle bounds how long the last batch of a burst waits (registry.follow).
         registry = Registry(','.join(self.settings.etcd_endpoints), self.settings.registry_prefix,
                             watch_idle=WATCH_IDLE)
-        Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG).run(
-            lambda: False)
+        Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG,
+                 offload=tpool.execute).run(lambda: False)
 
     def on_fleet(self, fleet, revision=None):
-        intent, notes = intents.from_fleet(fleet, self.settings.node_name,
-                                           self.settings.local_ip, self.vlans or {})
+        # A native thread: at 100k ports this takes a while (see registry.follow).
+        intent, notes = tpool.execute(intents.from_fleet, fleet, self.settings.node_name,
+                                      self.settings.local_ip, dict(self.vlans or {}))
         for note in set(notes) - self.notes:
             LOG.warning('registry: %s', note)
         self.notes = set(notes)

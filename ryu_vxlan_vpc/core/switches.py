@@ -19,6 +19,12 @@ class SwitchView:
         return {n: no for n, no in self.ports.items() if n.startswith(TUNNEL_PREFIX)}
 
 
+def plan_from(state, installed, learn_cookie, learned, tunnel_ages, last_desired):
+    """Pure: the pipeline for ``state`` and the difference to what is installed."""
+    return plan_sync(br_tun.build(state), installed, learn_cookie, learned, tunnel_ages,
+                     last_desired)
+
+
 class Controller:
     """The decisions for every switch of one node, given the settings and the intent.
 
@@ -106,8 +112,14 @@ class Controller:
 
         ``learned`` (learned flows) and ``tunnel_ages`` ({ofport: seconds}), read in that
         order, let the plan also drop MACs learned behind a reused ofport."""
-        return plan_sync(self.desired_flows(dpid), installed, self.settings.learn_cookie,
-                         learned, tunnel_ages, self.switches[dpid].synced)
+        return plan_from(*self.plan_inputs(dpid, installed, learned, tunnel_ages))
+
+    def plan_inputs(self, dpid, installed, learned=None, tunnel_ages=None):
+        """Everything ``plan_from`` needs, as immutable values: the plan can then be made
+        away from the event loop (200k flows take seconds) while events change this core."""
+        return (self.state_of(dpid), tuple(installed), self.settings.learn_cookie,
+                None if learned is None else tuple(learned), tunnel_ages,
+                self.switches[dpid].synced)
 
     def sync_done(self, dpid, plan):
         """The switch holds ``plan.desired`` now: later syncs call a difference drift."""
