@@ -124,6 +124,9 @@ def main():
     parser.add_argument('--samples', type=int, default=5, help='single port adds (5)')
     parser.add_argument('--timeout', type=float, default=900.0)
     parser.add_argument('--prefix', default='bl2-%d-' % (os.getpid() % 1000))
+    parser.add_argument('--keep-on-failure', action='store_true',
+                        help='leave the lab up when something did not converge (then '
+                             '`ryu-vxlan-vpc lab down --state-dir DIR`)')
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit('run as root (namespaces, OVS)')
@@ -216,7 +219,10 @@ def main():
                           ''.join(f.readlines()[-15:]))
             except Exception as exc:   # the lab may not have got that far
                 print('no ryu-manager log: %s' % exc)
-        lab.down(quiet=True)
+        if ok or not args.keep_on_failure:
+            lab.down(quiet=True)
+        else:
+            print('lab left up in %s' % state)
     return 0 if ok else 1
 
 

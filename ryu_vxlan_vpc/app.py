@@ -136,6 +136,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         else:
             LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s from the config file (SIGHUP re-reads '
                      'vpcs and remote_ips)', self.settings.local_ip, _vpcs_text(file_intent))
+        hub.spawn(_report_stalls)
         # Also in registry mode: SIGHUP's default action would end the process.
         signal.signal(signal.SIGHUP, lambda *_: hub.spawn(self._reload_config))
         LOG.info('programming the bridge with port %r', self.settings.patch_int_port)
@@ -516,6 +517,22 @@ def _bind_problem(host, port):
     except (OSError, OverflowError, ValueError) as exc:
         return getattr(exc, 'strerror', None) or str(exc)
     return None
+
+
+STALL_WARN = 2.0   # seconds the event loop may be held before we say so
+
+
+def _report_stalls(tick=0.5):
+    """Warn when the event loop was held: a switch disconnects when its echo request
+    goes unanswered for its inactivity probe (OVS: 5 s), and REST stops answering."""
+    last = time.monotonic()
+    while True:
+        hub.sleep(tick)
+        now = time.monotonic()
+        if now - last - tick > STALL_WARN:
+            LOG.warning('event loop held for %.1f s: switches and REST were not served '
+                        'meanwhile', now - last - tick)
+        last = now
 
 
 def _fail(status, message):
