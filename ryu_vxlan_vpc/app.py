@@ -13,6 +13,7 @@ which switch is br-tun and what a sync sends:
 Flows with other cookies are never touched, except learned flows (``learn_cookie``) that
 the installed pipeline shows to be stale (their tunnel or their VPC went away).
 """
+import gc
 import logging
 import signal
 import socket
@@ -136,6 +137,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         else:
             LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s from the config file (SIGHUP re-reads '
                      'vpcs and remote_ips)', self.settings.local_ip, _vpcs_text(file_intent))
+        _tune_gc()
         hub.spawn(_report_stalls)
         # Also in registry mode: SIGHUP's default action would end the process.
         signal.signal(signal.SIGHUP, lambda *_: hub.spawn(self._reload_config))
@@ -520,6 +522,21 @@ def _bind_problem(host, port):
 
 
 STALL_WARN = 2.0   # seconds the event loop may be held before we say so
+# Collections of the youngest generation every GC_THRESHOLD[0] allocations, the oldest only
+# after GC_THRESHOLD[0] * [1] * [2] (20 million): see _tune_gc.
+GC_THRESHOLD = (10000, 20, 100)
+
+
+def _tune_gc():
+    """A node with 200k flows holds millions of long-lived objects (flows read back, the
+    last sync's flows, the fleet). With Python's default thresholds a sync that builds 200k
+    flows runs several full collections, each walking all of them with the GIL held:
+    measured at 1000 nodes x 100 ports, the plan took 5.3 s instead of 1.9 s and held the
+    event loop long enough (over OVS's 5 s inactivity probe) for br-tun to disconnect.
+    Our data has no reference cycles; the young generations still collect what others
+    (green threads, exceptions) leave. What start-up made is moved out of the way."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def _report_stalls(tick=0.5):

@@ -1,4 +1,5 @@
 """What the end-to-end tests share: a built lab and ways to look into it."""
+import contextlib
 import json
 import os
 import uuid
@@ -14,6 +15,24 @@ ETC = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..', 'etc'
 LEARNED = ('cookie=0xa9eb8f9011f7e038, table=20, hard_timeout=300, priority=1,'
            'vlan_tci=%#06x/0x0fff,dl_dst=%s actions=load:0->NXM_OF_VLAN_TCI[],'
            'load:%#x->NXM_NX_TUN_ID[],output:%d')
+
+
+@contextlib.contextmanager
+def running_lab(tmp_path_factory, nodes):
+    """A registry lab of ``nodes`` nodes whose first pings worked; taken down afterwards,
+    pass or fail, leaving no namespace behind."""
+    from realenv import require_real
+    from ryu_vxlan_vpc.lab.lab import Lab
+    require_real()
+    lab = Lab(str(tmp_path_factory.mktemp('lab') / 'state'), out=lambda line: None)
+    prefix = lab_prefix()
+    try:
+        pings = lab.up(nodes=nodes, prefix=prefix)
+        assert all(p.as_expected for p in pings), [p.output for p in pings]
+        yield lab
+    finally:
+        lab.down(quiet=True)
+    assert not [n for n in namespaces() if n.startswith(prefix)]
 
 
 def lab_prefix():

@@ -12,11 +12,10 @@ import time
 
 import pytest
 
-from labrun import lab_prefix, namespaces, vm_mac
-from realenv import require_real, wait_for
+from labrun import running_lab, vm_mac
+from realenv import wait_for
 from test_lab_registry import Fleet, Pinger, ping, vm_ns
 from underlay import Capture
-from ryu_vxlan_vpc.lab.lab import Lab
 from ryu_vxlan_vpc.lab.topology import NODE_NIC
 from ryu_vxlan_vpc.model import tunnel_port_name
 from ryu_vxlan_vpc.netns import inside_netns
@@ -29,16 +28,8 @@ ARP, IPV4 = 0x0806, 0x0800
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
-    require_real()
-    lab = Lab(str(tmp_path_factory.mktemp('lab') / 'state'), out=lambda line: None)
-    prefix = lab_prefix()
-    try:
-        pings = lab.up(nodes=3, prefix=prefix)
-        assert all(p.as_expected for p in pings), [p.output for p in pings]
+    with running_lab(tmp_path_factory, nodes=3) as lab:
         yield Fleet(lab)
-    finally:
-        lab.down(quiet=True)
-    assert not [n for n in namespaces() if n.startswith(prefix)]
 
 
 def capture(lab, name):

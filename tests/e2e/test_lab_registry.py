@@ -12,14 +12,13 @@ import time
 
 import pytest
 
-from labrun import lab_prefix, namespaces
-from realenv import require_real, wait_for
+from labrun import running_lab
+from realenv import wait_for
 from ryu_vxlan_vpc import procs
 from ryu_vxlan_vpc.bootstrap.execute import read_ovs
 from ryu_vxlan_vpc.bootstrap.plan import Target
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.lab import runtime
-from ryu_vxlan_vpc.lab.lab import Lab
 from ryu_vxlan_vpc.model import DEAD_VLAN, tunnel_port_name
 from ryu_vxlan_vpc.registry import fleet
 
@@ -58,21 +57,13 @@ class Fleet:
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
-    require_real()
-    lab = Lab(str(tmp_path_factory.mktemp('lab') / 'state'), out=lambda line: None)
-    prefix = lab_prefix()
-    try:
-        pings = lab.up(nodes=2, prefix=prefix)
-        assert all(p.as_expected for p in pings), [p.output for p in pings]
+    with running_lab(tmp_path_factory, nodes=2) as lab:
         f = Fleet(lab)
         f.ovs('compute1').vsctl('add-port', 'br-tun', FOREIGN, '--', 'set', 'interface',
                                 FOREIGN, 'type=vxlan', 'options:remote_ip=' + FOREIGN_REMOTE,
                                 'options:in_key=flow', 'options:out_key=flow')
         f.pids = f.ryu_pids()
         yield f
-    finally:
-        lab.down(quiet=True)
-    assert not [n for n in namespaces() if n.startswith(prefix)]
 
 
 class Pinger:

@@ -9,6 +9,13 @@ OFP_PORT = 6633
 
 def build_article_br_tun(ovs):
     """compute1's bridges as the article makes them, controller set with the bridge."""
+    build_bridges(ovs)
+    add_vxlan(ovs, 'vxlan-01', '172.21.12.8', ofport=8)
+
+
+def build_bridges(ovs):
+    """br-tun (secure, our controller) and br-int (standalone) joined by patch ports
+    (patch-int is ofport 1), with no tunnel yet."""
     ovs.vsctl('add-br', 'br-tun', '--', 'set', 'bridge', 'br-tun', 'datapath_type=netdev',
               'fail-mode=secure', 'protocols=OpenFlow10,OpenFlow13',
               '--', 'set-controller', 'br-tun', 'tcp:127.0.0.1:%d' % OFP_PORT)
@@ -20,7 +27,6 @@ def build_article_br_tun(ovs):
               'type=patch', 'options:peer=patch-tun', 'ofport_request=1')
     ovs.vsctl('add-port', 'br-int', 'patch-tun', '--', 'set', 'interface', 'patch-tun',
               'type=patch', 'options:peer=patch-int')
-    add_vxlan(ovs, 'vxlan-01', '172.21.12.8', ofport=8)
 
 
 def add_vxlan(ovs, name, remote_ip, ofport):

@@ -13,6 +13,7 @@ import pathlib
 
 import pytest
 
+from article_node import build_bridges
 from realenv import RyuManager, http_get, wait_for
 from ryu_vxlan_vpc.etcd_instance import EtcdInstance
 from ryu_vxlan_vpc.flows import text
@@ -40,17 +41,7 @@ def tunnel(ovs, remote_ip, ofport):
 
 
 def bridges(ovs):
-    ovs.vsctl('add-br', 'br-tun', '--', 'set', 'bridge', 'br-tun', 'datapath_type=netdev',
-              'fail-mode=secure', 'protocols=OpenFlow10,OpenFlow13',
-              '--', 'set-controller', 'br-tun', 'tcp:127.0.0.1:6633')
-    ovs.vsctl('set', 'controller', 'br-tun', 'max_backoff=1000',
-              'connection_mode=out-of-band')
-    ovs.vsctl('add-br', 'br-int', '--', 'set', 'bridge', 'br-int', 'datapath_type=netdev',
-              'fail-mode=standalone')
-    ovs.vsctl('add-port', 'br-tun', 'patch-int', '--', 'set', 'interface', 'patch-int',
-              'type=patch', 'options:peer=patch-tun', 'ofport_request=1')
-    ovs.vsctl('add-port', 'br-int', 'patch-tun', '--', 'set', 'interface', 'patch-tun',
-              'type=patch', 'options:peer=patch-int')
+    build_bridges(ovs)
     for node, ofport in TUNNELS.items():
         tunnel(ovs, NODES[node], ofport)
 
