@@ -78,6 +78,15 @@ def wait(predicate, timeout, what):
         raise SystemExit('timed out waiting for %s' % what)
 
 
+def synced(netns):
+    """Whether the app reports a finished sync (its report, served by REST; not its log)."""
+    try:
+        status, _, body = http_get(netns, 'http://127.0.0.1:8080/vxlan-vpc/switches', 10)
+    except OSError:
+        return False
+    return status == 200 and any(sw['last_sync'] for sw in json.loads(body)['switches'])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--flows', type=int, default=100000, help='learned-style flows (100000)')
@@ -95,7 +104,7 @@ def main():
                 f.write(CONF)
             ryu = RyuManager(netns, conf, os.path.join(workdir, 'ryu.log'),
                              extra=['--wsapi-port', '8080']).start()
-            wait(lambda: 'pipeline in sync' in ryu.log(), 60, 'the app to install the pipeline')
+            wait(lambda: synced(netns), 60, 'the app to install the pipeline')
 
             flows_file = os.path.join(workdir, 'flows.txt')
             with open(flows_file, 'w') as f:
