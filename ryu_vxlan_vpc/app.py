@@ -371,23 +371,27 @@ class VxlanVpcApp(app_manager.RyuApp):
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
         learned = ages = None
-        if switch.check_learned:
-            # Cleared first: a port event while we read sets it again for the next sync.
-            switch.check_learned = False
-            learned, ages = self._learned_and_tunnel_ages(switch)
-        read = time.monotonic()
-        # In a native thread: building and diffing 200k flows takes seconds, and the event
-        # loop must keep answering the switch's echo requests meanwhile (or it disconnects).
-        plan = tpool.execute(plan_from, *self.core.plan_inputs(switch.dpid, installed,
-                                                                 learned, ages))
-        # Adds before deletes, so traffic never meets a gap even without a bundle.
-        mods = plan.mods()
-        planned = time.monotonic()
+        check_learned, switch.check_learned = switch.check_learned, False
         try:
+            # Cleared first: a port event while we read sets it again for the next sync.
+            if check_learned:
+                learned, ages = self._learned_and_tunnel_ages(switch)
+            read = time.monotonic()
+            # In a native thread: building and diffing 200k flows takes seconds, and the
+            # event loop must keep answering the switch's echo requests meanwhile (or it
+            # disconnects).
+            plan = tpool.execute(plan_from, *self.core.plan_inputs(switch.dpid, installed,
+                                                                     learned, ages))
+            # Adds before deletes, so traffic never meets a gap even without a bundle.
+            mods = plan.mods()
+            planned = time.monotonic()
             how = send.send_changes(self, switch, mods) if mods else 'nothing to send'
         except Exception:
-            switch.check_learned = switch.check_learned or learned is not None
+            # The retry must look at the learned flows again: this one may not have.
+            switch.check_learned = switch.check_learned or check_learned
             raise
+        if self.switches.get(switch.dpid) is not switch:
+            return  # reconnected meanwhile: the new connection syncs on its own
         self.core.sync_done(switch.dpid, plan)
         done = time.monotonic()
         report = SyncReport.of(switch.dpid, plan, how, done - started, phases=(

@@ -78,6 +78,13 @@ def send_changes(app, switch, mods):
             hub.sleep(0)
         barrier(app, datapath)  # errors for the messages above arrive before its reply
         rejected = switch.rejected - rejected_before
+    except Exception:
+        if bundle is not None:   # nothing was committed; do not leave the bundle open
+            try:
+                _bundle_control(app, datapath, bundle, ofp.ONF_BCT_DISCARD_REQUEST)
+            except Exception:     # the switch may be gone: it drops the bundle with us
+                pass
+        raise
     finally:
         switch.watched = None
     if bundle is None:

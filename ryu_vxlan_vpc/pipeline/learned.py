@@ -15,6 +15,11 @@ One that outputs to a port that is not a tunnel now is stale as well.
 
 The ages must be read flows first and ports second: a valid flow then always looks
 younger than its port, however long the two requests took.
+
+One valid flow can look stale: a MAC that moves to a tunnel newer than its learned flow is
+re-learned by a modify, which keeps the creation time. Deleting it costs one flood until
+the next frame from that MAC learns it again; keeping a flow that leads to the wrong VTEP
+would cost a tenant's frames.
 """
 from typing import Dict, Iterable, Tuple
 

@@ -87,6 +87,14 @@ class Follower:
         self._publish()
 
     def _watch(self, stopped):
+        try:
+            self._watch_batches(stopped)
+        finally:
+            # Also when the stream fails mid-way: what reached the mirror is published.
+            if self.pending:
+                self._publish()
+
+    def _watch_batches(self, stopped):
         started, seen = self.clock(), False
         for batch in self.registry.watch(self.revision + 1):
             seen = True
@@ -102,11 +110,7 @@ class Follower:
             else:
                 self._publish()
             if stopped():
-                break
-        if self.pending:
-            self._publish()
-        if stopped():
-            return
+                return
         # The stream ended (lost, or idle for the registry's watch_idle): the caller resumes
         # from self.revision + 1. A stream that keeps ending at once would spin: pause.
         if not seen and self.clock() - started < MIN_BACKOFF:

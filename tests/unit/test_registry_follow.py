@@ -281,3 +281,25 @@ def test_cheap_publishes_follow_every_transaction():
     steps = [lambda f, i=i: f.commit(puts=[vpc(100 + i)]) for i in range(20)]
     seen, _ = follow(FakeRegistry(steps), clock=lambda: 0.0)    # publishes cost nothing
     assert len(seen) == 21                        # the first read, then each transaction
+
+
+def test_a_held_back_batch_is_published_when_the_stream_fails_and_etcd_stays_down():
+    """A batch kept for a later publish must not wait for etcd to come back."""
+    clock = Ticks(0.01)
+
+    def slow(fleet, revision):
+        clock.now += 1.0                         # publishing is expensive: batches wait
+
+    class DiesMidStream(FakeRegistry):
+        def watch(self, start_revision):
+            yield from super().watch(start_revision)
+            self.unavailable = True              # etcd goes away and stays away
+            raise RegistryUnavailable('fake:2379', 'connection reset')
+
+    def stop_after_outage(f):
+        f.done = f.unavailable                   # a few retries later, end the test
+
+    steps = [lambda f, i=i: f.commit(puts=[vpc(200 + i)]) for i in range(5)]
+    fake = DiesMidStream(steps + [lambda f: None] + [stop_after_outage] * 3)
+    seen, _ = follow(fake, slow, clock=clock)
+    assert sorted(seen[-1][0].vpcs) == [200, 201, 202, 203, 204]
