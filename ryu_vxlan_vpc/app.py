@@ -16,7 +16,6 @@ the installed pipeline shows to be stale (their tunnel or their VPC went away).
 import gc
 import logging
 import signal
-import socket
 import sys
 import time
 
@@ -30,9 +29,9 @@ from ryu.controller import ofp_event
 from ryu.controller.handler import (CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DISPATCHER,
                                     set_ev_cls)
 from ryu.lib import hub
-from ryu.ofproto import ofproto_common, ofproto_v1_3
+from ryu.ofproto import ofproto_v1_3
 
-from . import config
+from . import config, listeners
 from .core import intent as intents
 from .core.switches import Controller, plan_from
 from .flows.mods import DeleteStrict
@@ -106,27 +105,24 @@ class VxlanVpcApp(app_manager.RyuApp):
         try:
             self.settings = config.settings_from(cfg.CONF)
             config.check_rest_listener(cfg.CONF)
-            _check_listeners(cfg.CONF)
+            listeners.check_no_clash(cfg.CONF)
         except (config.ConfigError, oslo_cfg.Error) as exc:
-            # Before any switch is contacted: nothing is sent. One line: the log's, which
-            # Ryu writes to stderr by default; printed as well only when it does not.
+            # Before any switch is contacted: nothing is sent.
             if isinstance(exc, config.ConfigError):
                 exc.locate(cfg.CONF)
-            message = 'bad configuration, not starting: %s' % config.one_line(exc)
-            LOG.error('%s', message)
-            if not any(getattr(h, 'stream', None) is sys.stderr
-                       for h in logging.getLogger().handlers):
-                print('ryu_vxlan_vpc: %s' % message, file=sys.stderr)
-            raise SystemExit(2)
+            _refuse(2, 'bad configuration, not starting: %s' % config.one_line(exc))
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
         file_intent = None if self.settings.registry else intents.from_settings(self.settings)
         self.core = Controller(self.settings, file_intent)
         self.ports_agent = PortsAgent(self.settings, self._intent_changed)
-        _openflow_on_loopback_by_default()
-        _check_openflow_bindable(cfg.CONF)
-        _rest_on_loopback_by_default()
-        _check_rest_bindable(cfg.CONF)
+        for option in ('ofp_listen_host', 'wsapi_host'):
+            listeners.loopback_by_default(cfg.CONF, option)
+        LOG.info('%s', listeners.describe(cfg.CONF))
+        try:
+            listeners.check_bindable(cfg.CONF)
+        except listeners.ListenerError as exc:
+            _refuse(exc.status, 'not starting: %s' % exc)
         rest_api.register(kwargs['wsgi'], self)
         if self.settings.registry:
             LOG.info('ryu_vxlan_vpc: node %s, local_ip=%s; VPCs, nodes and VM ports from the '
@@ -456,75 +452,6 @@ class VxlanVpcApp(app_manager.RyuApp):
                   switch.dpid, report.read_seconds, report.plan_seconds, report.send_seconds)
 
 
-def _check_listeners(conf):
-    """OpenFlow and REST on one port would both bind it and neither would work."""
-    if conf.wsapi_port in {port for port, _ in _openflow_ports(conf)}:
-        raise config.ConfigError('wsapi_port', conf.wsapi_port,
-                                 'the OpenFlow listener already uses this port', 'DEFAULT')
-
-
-def _openflow_on_loopback_by_default():
-    """Ryu listens for OpenFlow on every address by default, and whoever connects with a
-    dpid speaks for that switch. The controller runs on the node it programs, so ours
-    listens on loopback unless --ofp-listen-host (or ofp_listen_host) says otherwise."""
-    location = cfg.CONF.get_location('ofp_listen_host')
-    if location is None or location.location == oslo_cfg.Locations.opt_default:
-        cfg.CONF.set_override('ofp_listen_host', '127.0.0.1')
-    LOG.info('OpenFlow listener on %s port(s) %s', cfg.CONF.ofp_listen_host or '0.0.0.0',
-             ', '.join(str(p) for p, _ in _openflow_ports(cfg.CONF)))
-
-
-def _openflow_ports(conf):
-    """[(port, option)] that ryu.controller.controller will listen on, as it decides: one
-    listener, TLS when a key and cert are set; with no port given, the IANA port and the
-    old one."""
-    use_ssl = conf.ctl_privkey is not None and conf.ctl_cert is not None
-    if not conf.ofp_tcp_listen_port and not conf.ofp_ssl_listen_port:
-        if use_ssl:
-            return [(ofproto_common.OFP_SSL_PORT, 'ofp_ssl_listen_port'),
-                    (ofproto_common.OFP_SSL_PORT_OLD, 'ofp_ssl_listen_port')]
-        return [(ofproto_common.OFP_TCP_PORT, 'ofp_tcp_listen_port'),
-                (ofproto_common.OFP_TCP_PORT_OLD, 'ofp_tcp_listen_port')]
-    if use_ssl:
-        return [(conf.ofp_ssl_listen_port, 'ofp_ssl_listen_port')]
-    return [(conf.ofp_tcp_listen_port, 'ofp_tcp_listen_port')]
-
-
-def _check_openflow_bindable(conf):
-    """Ryu binds the OpenFlow port in a green thread that only logs a failure and dies,
-    leaving a controller up that no switch can reach. Try each port first (with
-    SO_REUSEADDR, as eventlet's listen does) and stop with a clear error instead."""
-    host = conf.ofp_listen_host or '0.0.0.0'
-    for port, option in _openflow_ports(conf):
-        if not isinstance(port, int) or not 1 <= port <= 65535:
-            _fail(2, '[DEFAULT] %s = %r: outside 1..65535' % (option, port))
-        why = _bind_problem(host, port)
-        if why:
-            _fail(1, 'cannot listen for OpenFlow on %s port %d (%s, from %s): %s'
-                  % (host, port, 'ofp_listen_host', option, why))
-
-
-def _check_rest_bindable(conf):
-    """Ryu's WSGI server would die with a traceback on a port already taken."""
-    why = _bind_problem(conf.wsapi_host or '0.0.0.0', conf.wsapi_port)
-    if why:
-        _fail(1, 'cannot listen for REST on %s port %d (wsapi_host, wsapi_port): %s'
-              % (conf.wsapi_host or '0.0.0.0', conf.wsapi_port, why))
-
-
-def _bind_problem(host, port):
-    """Why ``host``:``port`` cannot be listened on now, or None. SO_REUSEADDR as eventlet's
-    listen sets it, so a port in TIME_WAIT is fine and one another process listens on is not."""
-    family = socket.AF_INET6 if ':' in host else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except (OSError, OverflowError, ValueError) as exc:
-        return getattr(exc, 'strerror', None) or str(exc)
-    return None
-
-
 STALL_WARN = 2.0   # seconds the event loop may be held before we say so
 # Collections of the youngest generation every GC_THRESHOLD[0] allocations, the oldest only
 # after GC_THRESHOLD[0] * [1] * [2] (20 million): see _tune_gc.
@@ -556,26 +483,18 @@ def _report_stalls(tick=0.5):
         last = now
 
 
-def _fail(status, message):
-    LOG.error('not starting: %s', message)
-    print('ryu_vxlan_vpc: %s' % message, file=sys.stderr)
+def _refuse(status, message):
+    """Stop before any switch is contacted, with one line: the log's, which Ryu writes to
+    stderr by default; printed as well only when the log goes elsewhere."""
+    LOG.error('%s', message)
+    if not any(getattr(h, 'stream', None) is sys.stderr for h in logging.getLogger().handlers):
+        print('ryu_vxlan_vpc: %s' % message, file=sys.stderr)
     raise SystemExit(status)
 
 
 def _peer(datapath):
     address = getattr(datapath, 'address', None)
     return '%s:%s' % address[:2] if address else 'an unknown address'
-
-
-def _rest_on_loopback_by_default():
-    """Ryu binds REST to 0.0.0.0 by default; ours answers on loopback unless told otherwise.
-
-    An explicit --wsapi-host (or wsapi_host in a config file) is respected as given.
-    """
-    location = cfg.CONF.get_location('wsapi_host')
-    if location is None or location.location == oslo_cfg.Locations.opt_default:
-        cfg.CONF.set_override('wsapi_host', '127.0.0.1')
-    LOG.info('REST API on http://%s:%d/vxlan-vpc/', cfg.CONF.wsapi_host, cfg.CONF.wsapi_port)
 
 
 def _port_name(port):

@@ -104,9 +104,6 @@ class Controller:
         return tuple(br_tun.RemoteRoute(p.vni, p.mac, p.ip, ofports[p.remote_ip])
                      for p in self.intent.remote_ports if ofports[p.remote_ip] is not None)
 
-    def desired_flows(self, dpid):
-        return br_tun.build(self.state_of(dpid))
-
     def plan_sync(self, dpid, installed, learned=None, tunnel_ages=None):
         """What to send so the switch holds exactly the pipeline (installed: our flows).
 

@@ -10,6 +10,7 @@ learn() as a packet from the tunnel would.
 import socket
 import struct
 import subprocess
+import sys
 import time
 
 from article_node import COMPUTE1_CONF, OFP_PORT, add_vxlan, build_article_br_tun
@@ -123,11 +124,12 @@ def test_openflow_and_rest_listen_on_loopback_by_default(node, tmp_path):
         explicit.stop()
 
 
-def test_openflow_port_taken_exits_nonzero_at_once(node, tmp_path):
+def exit_with_port_taken(node, tmp_path, port):
+    """ryu-manager's exit status and log while another process listens on ``port``."""
     squatter = subprocess.Popen(in_netns(node.netns, [
-        'python3', '-c', 'import socket, time; s = socket.socket(); '
+        sys.executable, '-c', 'import socket, time; s = socket.socket(); '
         's.bind(("127.0.0.1", %d)); s.listen(); print("up", flush=True); time.sleep(60)'
-        % OFP_PORT]), stdout=subprocess.PIPE, text=True)
+        % port]), stdout=subprocess.PIPE, text=True)
     try:
         assert squatter.stdout.readline().strip() == 'up'
         ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu.log'), OFP_PORT)
@@ -137,35 +139,26 @@ def test_openflow_port_taken_exits_nonzero_at_once(node, tmp_path):
             status = ryu.proc.wait(10)
         finally:
             ryu.stop()
-        assert status == 1 and time.monotonic() - started < 10
-        assert ('cannot listen for OpenFlow on 127.0.0.1 port %d (ofp_listen_host, from '
-                'ofp_tcp_listen_port): Address already in use' % OFP_PORT) in ryu.log()
+        assert time.monotonic() - started < 10
         assert 'Traceback' not in ryu.log()
+        return status, ryu.log()
     finally:
         squatter.kill()
         squatter.wait()
+
+
+def test_openflow_port_taken_exits_nonzero_at_once(node, tmp_path):
+    status, log = exit_with_port_taken(node, tmp_path, OFP_PORT)
+    assert status == 1, log
+    assert ('cannot listen for OpenFlow on 127.0.0.1 port %d (ofp_listen_host, from '
+            'ofp_tcp_listen_port): Address already in use' % OFP_PORT) in log
 
 
 def test_rest_port_taken_exits_nonzero_at_once(node, tmp_path):
-    squatter = subprocess.Popen(in_netns(node.netns, [
-        'python3', '-c', 'import socket, time; s = socket.socket(); '
-        's.bind(("127.0.0.1", 8080)); s.listen(); print("up", flush=True); time.sleep(60)']),
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert squatter.stdout.readline().strip() == 'up'
-        ryu = RyuManager(node.netns, str(COMPUTE1_CONF), str(tmp_path / 'ryu.log'), OFP_PORT)
-        ryu.start()
-        try:
-            status = ryu.proc.wait(10)
-        finally:
-            ryu.stop()
-        assert status == 1, ryu.log()
-        assert ('cannot listen for REST on 127.0.0.1 port 8080 (wsapi_host, wsapi_port): '
-                'Address already in use') in ryu.log()
-        assert 'Traceback' not in ryu.log()
-    finally:
-        squatter.kill()
-        squatter.wait()
+    status, log = exit_with_port_taken(node, tmp_path, 8080)
+    assert status == 1, log
+    assert ('cannot listen for REST on 127.0.0.1 port 8080 (wsapi_host, wsapi_port): '
+            'Address already in use') in log
 
 
 def test_openflow_port_out_of_range_exits_2(node, tmp_path):
