@@ -3,6 +3,7 @@ from ..model import remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
 from ..pipeline import tables
+from ..pipeline.learned import output_port
 from .params import dpid_text
 
 
@@ -102,19 +103,8 @@ def populated_mac(stats, settings, ports_by_ofport):
             or flow.match.dl_vlan is None):
         return None
     vni = next((a.tun_id for a in flow.actions if isinstance(a, m.SetTunnel)), None)
-    port = next((a.port for a in flow.actions if isinstance(a, m.Output)), None)
-    name = ports_by_ofport.get(port)
-    return {
-        'mac': flow.match.dl_dst,
-        'source': 'registry',
-        'vni': vni,
-        'vni_hex': '%#x' % vni if vni is not None else None,
-        'local_vlan': flow.match.dl_vlan,
-        'tunnel_port': {'name': name, 'ofport': port},
-        'remote_ip': remote_ip_of_port(name) if name else None,
-        'seconds_left_min': None,      # kept while the registry has the port
-        'n_packets': stats.n_packets,
-    }
+    # Kept while the registry has the port: no time left to tell.
+    return _mac_view(stats, 'registry', vni, flow.match.dl_vlan, ports_by_ofport, None)
 
 
 def learned_mac(stats, settings, ports_by_ofport):
@@ -126,22 +116,26 @@ def learned_mac(stats, settings, ports_by_ofport):
         return None
     vni = next((a.value for a in flow.actions
                 if isinstance(a, m.Load) and a.dst.name == 'NXM_NX_TUN_ID'), None)
-    port = next((a.port for a in flow.actions if isinstance(a, m.Output)), None)
-    local_vlan = flow.match.vlan_tci[0] & 0x0fff
-    name = ports_by_ofport.get(port)
     # OVS restarts a learned flow's hard timeout whenever learn() fires again, and OpenFlow
     # 1.3 stats carry no "hard_age": timeout minus age is the least time left, not the exact.
     left = None
     if flow.hard_timeout:
         left = max(0, flow.hard_timeout - stats.duration_sec)
+    return _mac_view(stats, 'learned', vni, flow.match.vlan_tci[0] & 0x0fff, ports_by_ofport,
+                     left)
+
+
+def _mac_view(stats, source, vni, local_vlan, ports_by_ofport, seconds_left_min):
+    port = output_port(stats.flow)
+    name = ports_by_ofport.get(port)
     return {
-        'mac': flow.match.dl_dst,
-        'source': 'learned',
+        'mac': stats.flow.match.dl_dst,
+        'source': source,
         'vni': vni,
         'vni_hex': '%#x' % vni if vni is not None else None,
         'local_vlan': local_vlan,
         'tunnel_port': {'name': name, 'ofport': port},
         'remote_ip': remote_ip_of_port(name) if name else None,
-        'seconds_left_min': left,
+        'seconds_left_min': seconds_left_min,
         'n_packets': stats.n_packets,
     }
