@@ -83,6 +83,7 @@ class Switch:
         self.audited = False           # its audit loop runs
         self.check_learned = True      # ports changed: read learned flows and port ages
         self.repaired = 0              # flows restored or removed after drift, in total
+        self.syncs = {'ok': 0, 'failed': 0}  # sync attempts by result, since connecting
 
     @property
     def dpid(self):
@@ -113,6 +114,9 @@ class VxlanVpcApp(app_manager.RyuApp):
             _refuse(2, 'bad configuration, not starting: %s' % config.one_line(exc))
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
+        # Called as f(switch, report, error) after every sync attempt: report is the
+        # SyncReport (None when nothing was due), error the exception of a failed one.
+        self.sync_observers = []
         file_intent = None if self.settings.registry else intents.from_settings(self.settings)
         self.core = Controller(self.settings, file_intent)
         self.ports_agent = PortsAgent(self.settings, self._intent_changed)
@@ -347,9 +351,14 @@ class VxlanVpcApp(app_manager.RyuApp):
                 switch.dirty = False
                 audit, switch.audit = switch.audit, False
                 try:
-                    self._sync(switch, audit)
+                    report = self._sync(switch, audit)
                     failures = 0
+                    if report is not None:
+                        switch.syncs['ok'] += 1
+                    self._observe(switch, report, None)
                 except Exception as exc:
+                    switch.syncs['failed'] += 1
+                    self._observe(switch, None, exc)
                     delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                     failures += 1
                     LOG.error('switch %016x: sync failed (%s); retrying in %d s',
@@ -360,9 +369,17 @@ class VxlanVpcApp(app_manager.RyuApp):
         finally:
             switch.syncing = False
 
+    def _observe(self, switch, report, error):
+        for observer in self.sync_observers:
+            try:
+                observer(switch, report, error)
+            except Exception:  # an observer (metrics) never stops the syncs
+                LOG.exception('sync observer %r failed', observer)
+
     def _sync(self, switch, audit=False):
+        """One read-plan-send round; returns its SyncReport (None when nothing was due)."""
         if not self.core.wants_sync(switch.dpid):
-            return
+            return None
         started = time.monotonic()
         installed = [fs.flow for fs in self.dump_flows(switch.dpid,
                                                        cookie=self.settings.flow_cookie)]
@@ -387,7 +404,7 @@ class VxlanVpcApp(app_manager.RyuApp):
             switch.check_learned = switch.check_learned or check_learned
             raise
         if self.switches.get(switch.dpid) is not switch:
-            return  # reconnected meanwhile: the new connection syncs on its own
+            return None  # reconnected meanwhile: the new connection syncs on its own
         self.core.sync_done(switch.dpid, plan)
         done = time.monotonic()
         report = SyncReport.of(switch.dpid, plan, how, done - started, phases=(
@@ -395,6 +412,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         switch.last_sync = report
         switch.repaired += report.repaired
         self._log_sync(switch, plan, report, audit)
+        return report
 
     def _learned_and_tunnel_ages(self, switch):
         """The learned flows, then {ofport: seconds alive} of the tunnels: in this order, so

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the project needs, once. Idempotent; needs root.
+# chromium and chromium-driver are for the web page's real-browser test (tests/e2e).
 set -euo pipefail
 need=()
-for pkg in openvswitch-switch bridge-utils iputils-ping iproute2 etcd-server etcd-client; do
+for pkg in openvswitch-switch bridge-utils iputils-ping iproute2 etcd-server etcd-client \
+           chromium chromium-driver; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
