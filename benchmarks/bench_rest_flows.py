@@ -7,11 +7,14 @@ app, loads N table-20 flows shaped like learned ones (one OpenFlow bundle via ov
 then times, in the same run and against the same bridge:
   - ovs-ofctl dump-flows                         (the reference)
   - GET /vxlan-vpc/flows?format=text   and JSON  (flow-stats request, decode, render)
-and prints each (best and median of R rounds), the ratio to ovs-ofctl, and the controller's
-peak memory. Everything it made is removed at the end. It is a benchmark, not a test: it
+  - ovs-ofctl dump-flows table=20 and GET /vxlan-vpc/macs (every learned-style flow a MAC)
+  - the time to the first byte of the 100k-flow text answer (streamed, not built whole)
+and prints each (best and median of R rounds), the ratio to ovs-ofctl, each issue-12 target
+with its figure, and the controller's peak memory. Everything it made is removed at the end. It is a benchmark, not a test: it
 only checks that both sides returned all N + pipeline flows.
 """
 import argparse
+import http.client
 import json
 import os
 import statistics
@@ -19,7 +22,7 @@ import sys
 import time
 
 from ryu_vxlan_vpc.flows import text
-from ryu_vxlan_vpc.netns import http_get
+from ryu_vxlan_vpc.netns import http_get, inside_netns
 from ryu_vxlan_vpc.ovs_instance import private_ovs
 from ryu_vxlan_vpc.procs import poll
 from ryu_vxlan_vpc.ryu_process import RyuManager
@@ -47,6 +50,23 @@ def timed(func, rounds):
         result = func()
         times.append(time.perf_counter() - start)
     return min(times), statistics.median(times), result
+
+
+def first_byte(netns, path):
+    """(seconds to the first body byte, seconds to the last) of one GET from inside netns."""
+    with inside_netns(netns):
+        start = time.perf_counter()
+        conn = http.client.HTTPConnection('127.0.0.1', 8080, timeout=600)
+        try:
+            conn.request('GET', path)
+            resp = conn.getresponse()
+            resp.read(1)
+            first = time.perf_counter() - start
+            while resp.read(1 << 20):
+                pass
+            return first, time.perf_counter() - start
+        finally:
+            conn.close()
 
 
 def peak_rss_mib(pid):
@@ -118,35 +138,62 @@ def main():
             def ofctl():
                 return ovs.ofctl('dump-flows', 'br-tun')
 
-            def rest(fmt):
-                status, _, body = http_get(netns, 'http://127.0.0.1:8080/vxlan-vpc/flows?format='
-                                           + fmt, timeout=600)
+            def rest_path(path):
+                status, _, body = http_get(netns, 'http://127.0.0.1:8080' + path, timeout=600)
                 if status != 200:
                     raise SystemExit('REST answered %s: %s' % (status, body[:300]))
                 return body
 
+            def rest(fmt):
+                return rest_path('/vxlan-vpc/flows?format=' + fmt)
+
+            def ofctl_t20():
+                return ovs.ofctl('dump-flows', 'br-tun', 'table=20')
+
             o_best, o_med, o_out = timed(ofctl, args.rounds)
             t_best, t_med, t_out = timed(lambda: rest('text'), args.rounds)
             j_best, j_med, j_out = timed(lambda: rest('json'), args.rounds)
+            o20_best, o20_med, o20_out = timed(ofctl_t20, args.rounds)
+            m_best, m_med, m_out = timed(lambda: rest_path('/vxlan-vpc/macs'), args.rounds)
+            firsts = [first_byte(netns, '/vxlan-vpc/flows?format=text')
+                      for _ in range(args.rounds)]
             counts = (len(text.parse_dump(o_out)), len(text.parse_dump(t_out)),
                       json.loads(j_out)['count'])
             if counts != (total, total, total):
                 raise SystemExit('flow counts differ: ofctl/text/json = %s, expected %d'
                                  % (counts, total))
+            # table 20 holds the learned-style flows and the pipeline's priority-0 miss flow
+            macs, t20 = json.loads(m_out)['count'], len(text.parse_dump(o20_out))
+            if (macs, t20) != (args.flows, args.flows + 1):
+                raise SystemExit('table 20: REST %d MACs, ofctl %d flows; expected %d and %d'
+                                 % (macs, t20, args.flows, args.flows + 1))
             rss = peak_rss_mib(ryu.proc.pid)
 
             print('br-tun flows: %d (%d learned-style + %d pipeline); loaded in %.2fs with '
                   'ovs-ofctl --bundle' % (total, args.flows, PIPELINE_FLOWS, load_s))
-            header = ('method (best of %d)' % args.rounds, 'best s', 'median s', 'x ofctl')
-            print('%-36s %9s %9s %9s' % header)
-            for name, best, med in (('ovs-ofctl dump-flows (reference)', o_best, o_med),
-                                    ('GET /vxlan-vpc/flows?format=text', t_best, t_med),
-                                    ('GET /vxlan-vpc/flows (JSON)', j_best, j_med)):
-                print('%-36s %9.3f %9.3f %9.1f' % (name, best, med, best / o_best))
-            print('throughput: ovs-ofctl %.0f flows/s, REST text %.0f flows/s, REST JSON %.0f '
-                  'flows/s' % (total / o_best, total / t_best, total / j_best))
+            header = ('method (%d rounds)' % args.rounds, 'best s', 'median s', 'x ofctl')
+            print('%-40s %9s %9s %9s' % header)
+            for name, best, med, ref in (
+                    ('ovs-ofctl dump-flows (reference)', o_best, o_med, o_med),
+                    ('GET /vxlan-vpc/flows?format=text', t_best, t_med, o_med),
+                    ('GET /vxlan-vpc/flows (JSON)', j_best, j_med, o_med),
+                    ('ovs-ofctl dump-flows table=20 (ref.)', o20_best, o20_med, o20_med),
+                    ('GET /vxlan-vpc/macs', m_best, m_med, o20_med)):
+                print('%-40s %9.3f %9.3f %9.2f' % (name, best, med, med / ref))
+            first_med = statistics.median(f for f, _ in firsts)
+            print('first byte of the text answer: median %.3f s (whole answer %.3f s)'
+                  % (first_med, statistics.median(w for _, w in firsts)))
             print('ryu-manager peak RSS: %.0f MiB; JSON body %.1f MiB, text body %.1f MiB'
                   % (rss, len(j_out) / 2**20, len(t_out) / 2**20))
+            print('issue 12 targets (medians):')
+            for what, figure, target, unit in (
+                    ('text <= 3x dump-flows', t_med / o_med, 3.0, 'x'),
+                    ('JSON <= 3x dump-flows', j_med / o_med, 3.0, 'x'),
+                    ('/macs <= 3x dump-flows table=20', m_med / o20_med, 3.0, 'x'),
+                    ('first byte < 1 s', first_med, 1.0, 's'),
+                    ('peak RSS <= 150 MiB', rss, 150.0, 'MiB')):
+                print('  %-34s %8.2f %-3s target %6.1f  %s' % (
+                    what, figure, unit, target, 'met' if figure <= target else 'MISSED'))
         finally:
             if ryu:
                 ryu.stop()

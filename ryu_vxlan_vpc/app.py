@@ -56,13 +56,12 @@ LOGGED_FLOWS = 20      # flow changes of one sync logged one by one at INFO; the
 
 
 class _FlowDump:
-    """One flow-stats request in flight; replies are decoded part by part as they arrive,
-    so Ryu's message objects for 100k flows are never all alive at once."""
+    """One flow-stats request in flight: its reply parts, queued as they arrive and decoded
+    only when the reader takes them, so a streamed REST answer holds one part's flows at a
+    time and Ryu's message objects for 100k flows are never all alive at once."""
 
     def __init__(self):
-        self.flows = []
-        self.done = hub.Event()
-        self.error = None
+        self.parts = hub.Queue()   # ('raw', bytes) | ('stats', [Ryu stats]) | ('error', text)
 
 
 class Switch:
@@ -190,18 +189,40 @@ class VxlanVpcApp(app_manager.RyuApp):
 
     def dump_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """The flows the switch holds now (a flow-stats request), as FlowStats."""
+        return [fs for part in self.stream_flows(dpid, table, cookie, timeout) for fs in part]
+
+    def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
+        """The flows the switch holds now, as lists of FlowStats, one per reply part.
+
+        A generator: the request goes out when iteration starts. ``timeout`` bounds the time
+        spent waiting for the switch, not the reader's pace (a slow HTTP client reading a
+        streamed answer is not the switch's delay). Raises TimeoutError, ConnectionError
+        (disconnected, undecodable reply) or KeyError (no such switch).
+        """
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
         datapath.set_xid(request)
         key = (datapath, request.xid)  # the connection, not the dpid: a reconnect is new
         dump = self._dumps[key] = _FlowDump()
+        waited = 0.0
         try:
             datapath.send_msg(request)
-            if not dump.done.wait(timeout):
-                raise TimeoutError('no complete flow-stats reply within %ss' % timeout)
-            if dump.error:
-                raise ConnectionError(dump.error)
-            return dump.flows
+            while True:
+                began = time.monotonic()
+                try:
+                    kind, item, last = dump.parts.get(timeout=max(timeout - waited, 0.001))
+                except hub.QueueEmpty:
+                    raise TimeoutError('no complete flow-stats reply within %ss' % timeout)
+                waited += time.monotonic() - began
+                if kind == 'error':
+                    raise ConnectionError(item)
+                try:
+                    yield (list(flowstats_raw.iter_flow_stats(item)) if kind == 'raw'
+                           else [decode.flow_stats(stats) for stats in item])
+                except ValueError as exc:  # a malformed reply: the dump fails
+                    raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+                if last:
+                    return
         finally:
             self._dumps.pop(key, None)
 
@@ -212,15 +233,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         if dump is None:
             return
         raw = getattr(msg, 'raw_body', None)
-        try:
-            dump.flows.extend(flowstats_raw.iter_flow_stats(raw) if raw is not None else
-                              (decode.flow_stats(stats) for stats in msg.body))
-        except ValueError as exc:   # a malformed reply: the dump fails, the sync retries
-            dump.error = 'undecodable flow-stats reply: %s' % exc
-            dump.done.set()
-            return
-        if not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
-            dump.done.set()
+        last = not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE
+        dump.parts.put(('raw', raw, last) if raw is not None else ('stats', msg.body, last))
 
     # --- switch events -> state ------------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
@@ -249,8 +263,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                 LOG.info('switch %016x disconnected', datapath.id)
             for (dp, _), dump in list(self._dumps.items()):
                 if dp is datapath:
-                    dump.error = 'switch %016x disconnected' % datapath.id
-                    dump.done.set()
+                    dump.parts.put(('error', 'switch %016x disconnected' % datapath.id, True))
 
     def _on_connect(self, datapath):
         # Registered before asking, so port events during the request are seen; if any
@@ -381,8 +394,9 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.core.wants_sync(switch.dpid):
             return None
         started = time.monotonic()
-        installed = [fs.flow for fs in self.dump_flows(switch.dpid,
-                                                       cookie=self.settings.flow_cookie)]
+        installed = [fs.flow for part in self.stream_flows(switch.dpid,
+                                                           cookie=self.settings.flow_cookie)
+                     for fs in part]
         learned = ages = None
         check_learned, switch.check_learned = switch.check_learned, False
         try:

@@ -3,6 +3,7 @@
 No oslo.config, no Ryu, no I/O. ``config`` (the file) and ``registry`` (etcd) are two
 sources of the same intent; the controller core turns an ``Intent`` into flows and ports.
 """
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ def tunnel_port_name(remote_ip):
     return '%s%08x' % (TUNNEL_PREFIX, int(ipaddress.IPv4Address(remote_ip)))
 
 
+@functools.lru_cache(maxsize=4096)  # REST asks once per MAC entry: 100k times per /macs
 def remote_ip_of_port(name):
     """Inverse of tunnel_port_name, or None for other names (e.g. the article's vxlan-01)."""
     m = re.match(r'^%s([0-9a-f]{8})$' % re.escape(TUNNEL_PREFIX), name)

@@ -135,8 +135,11 @@ def match_fields(match, priority):
 
 
 def match_text(match, priority):
-    return ','.join(name if value is None else '%s=%s' % (name, value)
-                    for name, value in match_fields(match, priority))
+    return fields_text(match_fields(match, priority))
+
+
+def fields_text(fields):
+    return ','.join(name if value is None else '%s=%s' % (name, value) for name, value in fields)
 
 
 def _learn_spec(spec):
@@ -220,12 +223,32 @@ def action_text(action, dialect='ofctl'):
     raise TypeError('no text for action %r' % (action,))
 
 
+_ACTION_TEXTS = {}        # (actions, dialect) -> texts: 100k learned flows share a few lists
+_ACTION_TEXTS_MAX = 4096  # distinct lists kept; beyond that the cache starts over
+
+
+def action_texts(actions, dialect='ofctl'):
+    """The text of each action, as a tuple (remembered per action list: rendering a big
+    dump would otherwise print the same few action lists again for every flow)."""
+    key = (actions, dialect)
+    try:
+        return _ACTION_TEXTS[key]
+    except KeyError:
+        pass
+    texts = tuple(action_text(a, dialect) for a in actions)
+    if len(_ACTION_TEXTS) >= _ACTION_TEXTS_MAX:
+        _ACTION_TEXTS.clear()
+    _ACTION_TEXTS[key] = texts
+    return texts
+
+
 def actions_text(actions, dialect='ofctl'):
-    return ','.join(action_text(a, dialect) for a in actions) or 'drop'
+    return ','.join(action_texts(actions, dialect)) or 'drop'
 
 
-def render(flow, dialect='ofctl', stats=None):
-    """One line of ``ovs-ofctl dump-flows``; ``stats`` (a FlowStats) adds the counters."""
+def render(flow, dialect='ofctl', stats=None, fields=None):
+    """One line of ``ovs-ofctl dump-flows``; ``stats`` (a FlowStats) adds the counters.
+    ``fields``: the flow's match_fields() when the caller already has them."""
     if dialect not in DIALECTS:
         raise ValueError('unknown dialect %r' % dialect)
     head = ['cookie=0x%x' % flow.cookie]  # dump-flows prints cookie=0x0, not %#x
@@ -241,13 +264,15 @@ def render(flow, dialect='ofctl', stats=None):
     line = ', '.join(head) + ', '
     if dialect == 'of13' and flow.flags:
         line += ''.join(flag + ' ' for flag in flow.flags)
-    match = match_text(flow.match, flow.priority)
+    if fields is None:
+        fields = match_fields(flow.match, flow.priority)
+    match = fields_text(fields)
     return '%s%s%sactions=%s' % (line, match, ' ' if match else '',
                                  actions_text(flow.actions, dialect))
 
 
-def render_stats(stats, dialect='ofctl'):
-    return render(stats.flow, dialect, stats)
+def render_stats(stats, dialect='ofctl', fields=None):
+    return render(stats.flow, dialect, stats, fields)
 
 
 # --- reading what OVS printed --------------------------------------------------------

@@ -2,19 +2,20 @@
 
 Flows are always read from the switch (a flow-stats request), never from memory, and
 rendered by flows.text, so learned flows and learn() itself print as ovs-ofctl does.
+/flows and /macs stream their answers as the switch's replies arrive (stream.py).
 Every error is a JSON body {"error": ...} with a 4xx/5xx status; the app keeps running.
 Undecodable input never gets here (guard.py answers it) but is refused here too, so the
 handlers stay safe behind any server.
 """
+import itertools
 import json
 import logging
 
 from ryu.app.wsgi import ControllerBase, route
 from webob import Response
 
-from ..flows import text
 from ..pipeline import tables
-from . import errors, params as numbers, server, views
+from . import errors, params as numbers, server, stream, views
 
 LOG = logging.getLogger('ryu_vxlan_vpc.rest')
 
@@ -110,11 +111,26 @@ class VxlanVpcRest(ControllerBase):
         return intent.vpcs if intent is not None else ()
 
     def _dump(self, switch, table=None, cookie=None):
+        return list(itertools.chain.from_iterable(self._parts(switch, table, cookie)))
+
+    def _parts(self, switch, table=None, cookie=None):
+        """The switch's flows as reply parts (lists of FlowStats). The first part is awaited
+        here, so a switch that does not answer is a 503 before any byte is sent."""
+        parts = self.app.stream_flows(switch.dpid, table=table, cookie=cookie)
         try:
-            return self.app.dump_flows(switch.dpid, table=table, cookie=cookie)
+            first = next(parts)
         except Exception as exc:
             raise RestError(503, 'switch %s did not answer the flow-stats request: %s'
                             % (views.dpid_text(switch.dpid), exc))
+        return itertools.chain([first], parts)
+
+    def _dumps(self, switches, table=None, cookie=None):
+        """(switch, parts) of each switch: the first switch's dump starts now (a 503 if it
+        does not answer), the others' only when the answer reaches them."""
+        first = (switches[0], self._parts(switches[0], table, cookie))
+        return itertools.chain([first], ((sw, self.app.stream_flows(sw.dpid, table=table,
+                                                                     cookie=cookie))
+                                         for sw in switches[1:]))
 
     @route('vxlan_vpc_switches', PREFIX + '/switches', methods=['GET'])
     @handles_errors
@@ -122,7 +138,7 @@ class VxlanVpcRest(ControllerBase):
         params = _params(req, {'dpid'})
         out = []
         for sw in self._switches(params):
-            count = len(self._dump(sw, cookie=self.app.settings.flow_cookie))
+            count = sum(map(len, self._parts(sw, cookie=self.app.settings.flow_cookie)))
             out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count))
         return _json({'switches': out})
 
@@ -136,17 +152,14 @@ class VxlanVpcRest(ControllerBase):
         if fmt not in ('json', 'text'):
             raise RestError(400, 'format=%r: use json or text' % fmt)
         switches = self._switches(params)
-        dumps = [(sw, self._dump(sw, table, cookie)) for sw in switches]
-        if fmt == 'text':
-            lines = []
-            for sw, stats in dumps:
-                if len(switches) > 1:
-                    lines.append('dpid=%s:' % views.dpid_text(sw.dpid))
-                lines += [' ' + text.render_stats(s) for s in stats]
-            return Response(content_type='text/plain', charset='utf-8',
-                            body=''.join(line + '\n' for line in lines).encode())
-        flows = [views.flow_view(sw.dpid, s) for sw, stats in dumps for s in stats]
-        return _json({'flows': flows, 'count': len(flows)})
+        if not switches:
+            body = iter([b'' if fmt == 'text' else b'{"flows": [], "count": 0}\n'])
+        else:
+            dumps = self._dumps(switches, table, cookie)
+            body = (stream.flows_text(dumps, len(switches) > 1) if fmt == 'text'
+                    else stream.flows_json(dumps))
+        return Response(content_type='text/plain' if fmt == 'text' else 'application/json',
+                        charset='utf-8', app_iter=body)
 
     @route('vxlan_vpc_vpcs', PREFIX + '/vpcs', methods=['GET'])
     @handles_errors
@@ -162,16 +175,17 @@ class VxlanVpcRest(ControllerBase):
     @handles_errors
     def macs(self, req, **_):
         params = _params(req, {'dpid'})
-        settings, out = self.app.settings, []
-        for sw in self._switches(params):
-            by_ofport = {no: name for name, no in sw.ports.items()}
-            # Learned (learn_cookie) and populated from the registry (flow_cookie): one dump.
-            for stats in self._dump(sw, table=tables.UCAST_TO_TUN):
-                mac = views.mac_entry(stats, settings, by_ofport)
-                if mac is not None:
-                    mac['dpid'] = views.dpid_text(sw.dpid)
-                    out.append(mac)
-        return _json({'macs': out})
+        switches = self._switches(params)
+        if not switches:
+            return _json({'macs': [], 'count': 0})
+        # Learned (learn_cookie) and populated from the registry (flow_cookie): one dump.
+        dumps = self._dumps(switches, table=tables.UCAST_TO_TUN)
+        return Response(content_type='application/json', charset='utf-8',
+                        app_iter=stream.macs_json(dumps, self.app.settings, _ofport_names))
+
+
+def _ofport_names(switch):
+    return {no: name for name, no in switch.ports.items()}
 
 
 class NotFound(ControllerBase):

@@ -55,13 +55,6 @@ def guard(app):
             return _reply(start_response, 400, problem)
         try:
             result = app(environ, start_response)
-            # Produce the whole body here, so an exception raised while iterating it is
-            # answered below too (webob's bodies are lists: nothing is streamed anyway).
-            try:
-                return list(result)
-            finally:
-                if hasattr(result, 'close'):
-                    result.close()
         except Exception:
             LOG.exception('REST %s failed', _where(environ))
             # exc_info lets us replace a status the app had already set; if the app had
@@ -70,4 +63,24 @@ def guard(app):
             return _reply(start_response, 500,
                           'internal error; the controller log has the details',
                           sys.exc_info())
+        if isinstance(result, (list, tuple)):
+            return result  # a whole body (webob's), with its Content-Length
+        return _streamed(result, environ)
     return guarded
+
+
+def _streamed(result, environ):
+    """A streamed body (rest/stream.py), passed on as it is produced.
+
+    An exception now comes after the status and headers went out: it is logged and raised
+    again, so the server closes the connection without ending the chunked body. A client
+    then sees an incomplete answer, never a short one that looks whole.
+    """
+    try:
+        yield from result
+    except Exception:
+        LOG.exception('REST %s failed while sending its answer', _where(environ))
+        raise
+    finally:
+        if hasattr(result, 'close'):
+            result.close()

@@ -61,22 +61,25 @@ def vpcs_view(vpcs, switches, floods):
     return out
 
 
-def match_view(flow):
+def match_view(flow, fields=None):
     """The match as {field: printed value}; priority is reported on its own."""
+    if fields is None:
+        fields = text.match_fields(flow.match, flow.priority)
     # A protocol word (arp, ip, tcp ...) is a field without a value: shown as true.
     return {name: True if value is None else value
-            for name, value in text.match_fields(flow.match, m.DEFAULT_PRIORITY)}
+            for name, value in fields if name != 'priority'}
 
 
 def flow_view(dpid, stats):
     flow = stats.flow
+    fields = text.match_fields(flow.match, flow.priority)  # once for the view and the text
     return {
         'dpid': dpid_text(dpid),
         'table': flow.table,
         'priority': flow.priority,
         'cookie': '0x%x' % flow.cookie,
-        'match': match_view(flow),
-        'actions': [text.action_text(a) for a in flow.actions] or ['drop'],
+        'match': match_view(flow, fields),
+        'actions': list(text.action_texts(flow.actions)) or ['drop'],
         'idle_timeout': flow.idle_timeout,
         'hard_timeout': flow.hard_timeout,
         'flags': list(flow.flags),
@@ -84,7 +87,7 @@ def flow_view(dpid, stats):
         'duration': round(stats.duration, 3),
         'n_packets': stats.n_packets,
         'n_bytes': stats.n_bytes,
-        'text': text.render_stats(stats),
+        'text': text.render_stats(stats, fields=fields),
     }
 
 

@@ -70,15 +70,33 @@ def test_guard_passes_utf8(path, query):
     assert call(guard.guard(ok_app), environ(path, query))[0] == 200
 
 
-@pytest.mark.parametrize('app', [crashing_app, crashing_late_app])
-def test_guard_turns_a_crash_into_a_json_500_without_traceback(app, caplog):
+def test_guard_turns_a_crash_into_a_json_500_without_traceback(caplog):
     with caplog.at_level(logging.ERROR, logger='ryu_vxlan_vpc.rest'):
-        status, headers, body = call(guard.guard(app), environ('/vxlan-vpc/\xc3\xa9'))
+        status, headers, body = call(guard.guard(crashing_app), environ('/vxlan-vpc/\xc3\xa9'))
     assert status == 500 and headers['Content-Type'] == 'application/json'
     assert json.loads(body) == {'error': 'internal error; the controller log has the details',
                                 'status': 500}
     assert b'Traceback' not in body and b'RuntimeError' not in body
     assert 'Traceback' in caplog.text and "GET '/vxlan-vpc/\xc3\xa9'" in caplog.text
+
+
+def test_a_streamed_body_stays_streamed_and_a_late_crash_is_logged_and_raised(caplog):
+    """Once the status went out, the guard cannot answer 500 any more: it logs the crash and
+    raises it again, so the server ends the connection without ending the chunked body and
+    the client sees an incomplete answer (never a short one that looks whole)."""
+    got = []
+    body = guard.guard(crashing_late_app)(environ('/vxlan-vpc/flows'), lambda *a: got.append(a))
+    assert not isinstance(body, list)           # not buffered: passed on as produced
+    assert next(body) == b'half' and got[0][0] == '200 OK'
+    with caplog.at_level(logging.ERROR, logger='ryu_vxlan_vpc.rest'):
+        with pytest.raises(RuntimeError, match='while producing the body'):
+            next(body)
+    assert 'Traceback' in caplog.text and "GET '/vxlan-vpc/flows'" in caplog.text
+
+
+def test_a_whole_body_is_passed_as_it_is():
+    body = [b'fine']
+    assert guard.guard(lambda env, sr: body)(environ('/vxlan-vpc/x'), None) is body
 
 
 # Ryu's WSGI stack imports eventlet.wsgi, which would make other tests' plain HTTP servers
