@@ -83,6 +83,8 @@ class Switch:
         self.check_learned = True      # ports changed: read learned flows and port ages
         self.repaired = 0              # flows restored or removed after drift, in total
         self.syncs = {'ok': 0, 'failed': 0}  # sync attempts by result, since connecting
+        # Our flows as decoded by the last syncs' reads: a resync decodes only what changed.
+        self.flow_cache = flowstats_raw.FlowCache()
 
     @property
     def dpid(self):
@@ -191,13 +193,14 @@ class VxlanVpcApp(app_manager.RyuApp):
         """The flows the switch holds now (a flow-stats request), as FlowStats."""
         return [fs for part in self.stream_flows(dpid, table, cookie, timeout) for fs in part]
 
-    def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
+    def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT, cache=None):
         """The flows the switch holds now, as lists of FlowStats, one per reply part.
 
         A generator: the request goes out when iteration starts. ``timeout`` bounds the time
         spent waiting for the switch, not the reader's pace (a slow HTTP client reading a
         streamed answer is not the switch's delay). Raises TimeoutError, ConnectionError
-        (disconnected, undecodable reply) or KeyError (no such switch).
+        (disconnected, undecodable reply) or KeyError (no such switch). ``cache``: the
+        switch's FlowCache, for reads that repeat (a sync's).
         """
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
@@ -217,7 +220,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                 if kind == 'error':
                     raise ConnectionError(item)
                 try:
-                    yield (list(flowstats_raw.iter_flow_stats(item)) if kind == 'raw'
+                    yield (list(flowstats_raw.iter_flow_stats(item, cache)) if kind == 'raw'
                            else [decode.flow_stats(stats) for stats in item])
                 except ValueError as exc:  # a malformed reply: the dump fails
                     raise ConnectionError('undecodable flow-stats reply: %s' % exc)
@@ -394,9 +397,10 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.core.wants_sync(switch.dpid):
             return None
         started = time.monotonic()
-        installed = [fs.flow for part in self.stream_flows(switch.dpid,
-                                                           cookie=self.settings.flow_cookie)
-                     for fs in part]
+        switch.flow_cache.next_dump()
+        installed = [fs.flow for part in self.stream_flows(
+            switch.dpid, cookie=self.settings.flow_cookie, cache=switch.flow_cache)
+            for fs in part]
         learned = ages = None
         check_learned, switch.check_learned = switch.check_learned, False
         try:

@@ -246,9 +246,10 @@ def actions_text(actions, dialect='ofctl'):
     return ','.join(action_texts(actions, dialect)) or 'drop'
 
 
-def render(flow, dialect='ofctl', stats=None, fields=None):
+def render(flow, dialect='ofctl', stats=None, fields=None, actions=None):
     """One line of ``ovs-ofctl dump-flows``; ``stats`` (a FlowStats) adds the counters.
-    ``fields``: the flow's match_fields() when the caller already has them."""
+    ``fields``, ``actions``: the flow's match_fields() and action_texts() when the caller
+    already has them."""
     if dialect not in DIALECTS:
         raise ValueError('unknown dialect %r' % dialect)
     head = ['cookie=0x%x' % flow.cookie]  # dump-flows prints cookie=0x0, not %#x
@@ -267,12 +268,13 @@ def render(flow, dialect='ofctl', stats=None, fields=None):
     if fields is None:
         fields = match_fields(flow.match, flow.priority)
     match = fields_text(fields)
-    return '%s%s%sactions=%s' % (line, match, ' ' if match else '',
-                                 actions_text(flow.actions, dialect))
+    if actions is None:
+        actions = action_texts(flow.actions, dialect)
+    return '%s%s%sactions=%s' % (line, match, ' ' if match else '', ','.join(actions) or 'drop')
 
 
-def render_stats(stats, dialect='ofctl', fields=None):
-    return render(stats.flow, dialect, stats, fields)
+def render_stats(stats, dialect='ofctl', fields=None, actions=None):
+    return render(stats.flow, dialect, stats, fields, actions)
 
 
 # --- reading what OVS printed --------------------------------------------------------

@@ -72,14 +72,15 @@ def match_view(flow, fields=None):
 
 def flow_view(dpid, stats):
     flow = stats.flow
-    fields = text.match_fields(flow.match, flow.priority)  # once for the view and the text
+    # Computed once for the view and its text line.
+    fields, actions = text.match_fields(flow.match, flow.priority), text.action_texts(flow.actions)
     return {
         'dpid': dpid_text(dpid),
         'table': flow.table,
         'priority': flow.priority,
         'cookie': '0x%x' % flow.cookie,
         'match': match_view(flow, fields),
-        'actions': list(text.action_texts(flow.actions)) or ['drop'],
+        'actions': list(actions) or ['drop'],
         'idle_timeout': flow.idle_timeout,
         'hard_timeout': flow.hard_timeout,
         'flags': list(flow.flags),
@@ -87,7 +88,7 @@ def flow_view(dpid, stats):
         'duration': round(stats.duration, 3),
         'n_packets': stats.n_packets,
         'n_bytes': stats.n_bytes,
-        'text': text.render_stats(stats, fields=fields),
+        'text': text.render_stats(stats, fields=fields, actions=actions),
     }
 
 
