@@ -211,6 +211,7 @@ def _nx(subtype, body):
     return (head + body).ljust(length, b'\0')
 
 
+@lru_cache(maxsize=None)
 def _header_bytes(ryu):
     """The NXM/OXM header Ryu writes for a field named the Ryu way (4 or 8 bytes)."""
     buf = bytearray()
@@ -230,6 +231,7 @@ def _nxm_header(name):
     return struct.unpack('!I', buf)[0]
 
 
+@lru_cache(maxsize=1024)  # the ARP responder's three moves repeat in every answer flow
 def _move(action):
     """NXActionRegMove: n_bits, src_ofs, dst_ofs, then the two fields' headers."""
     src, dst = action.src, action.dst
@@ -239,15 +241,43 @@ def _move(action):
                + _header_bytes(fields.move_ryu_name(dst.name)))
 
 
-def _set_field(action):
-    """OFPActionSetField: one OXM TLV, padded to 8. The value is converted by Ryu's own
-    field types (MAC and IPv4 text through netaddr); a set_field is cached like any action."""
+# set_field values our pipeline writes (the ARP responder's MACs and IPs, once per answer
+# flow): packed here; anything else, or another spelling, is converted by Ryu's field types.
+_SET_FIELD_PACK = {'eth_src': _mac, 'eth_dst': _mac, 'arp_sha': _mac, 'arp_tha': _mac,
+                   'arp_spa': _ipv4, 'arp_tpa': _ipv4}
+
+
+_OXM_NUMBERS = {}  # set_field field -> (OXM field number, value length)
+
+
+def _oxm_number(field, value):
+    """(OXM field number, value length) of a set_field field, as Ryu numbers it (asked
+    once per field, with the first value seen)."""
     try:
-        n, value, mask = ofp.oxm_from_user(action.field, action.value)
+        return _OXM_NUMBERS[field]
+    except KeyError:
+        pass
+    n, packed, mask = ofp.oxm_from_user(field, value)
+    if mask is not None or not isinstance(n, int):
+        raise ValueError('masked or experimenter field')
+    _OXM_NUMBERS[field] = n, len(packed)
+    return n, len(packed)
+
+
+def _set_field(action):
+    """OFPActionSetField: one OXM TLV, padded to 8, as Ryu serialises it."""
+    try:
+        try:
+            value = _SET_FIELD_PACK[action.field](action.value)
+            n, size = _oxm_number(action.field, action.value)
+            if size != len(value):
+                raise _Slow
+        except (KeyError, _Slow):
+            n, value, mask = ofp.oxm_from_user(action.field, action.value)
+            if mask is not None or not isinstance(n, int):
+                raise ValueError('masked or experimenter field')
     except Exception as exc:  # KeyError, netaddr's errors
         raise ValueError('cannot encode %r: %s' % (action, exc)) from None
-    if mask is not None or not isinstance(n, int):
-        raise ValueError('cannot encode %r: masked or experimenter field' % (action,))
     tlv = struct.pack('!I', (n << 9) | len(value)) + value
     length = 4 + len(tlv)
     length += -length % 8
