@@ -34,7 +34,8 @@ class TermError(ValueError):
     """A bad term: ``field`` is its name (``node_port``); the CLI shows ``--node-port``."""
 
     def __init__(self, field, value, why):
-        super().__init__('%s=%r: %s' % (field, value, why))
+        super().__init__('%s: %s' % (field, why) if value is None
+                         else '%s=%r: %s' % (field, value, why))
         self.field, self.value, self.why = field, value, why
 
 

@@ -8,6 +8,7 @@ in compute2's VM) with `ovs-appctl ofproto/trace br-tun FLOW`, FLOW as in CAPTUR
 trace_compute1_dump_flows.txt is `ovs-ofctl dump-flows br-tun` at the same moment.
 """
 import pathlib
+import socket
 
 import pytest
 
@@ -15,7 +16,7 @@ from ryu_vxlan_vpc.flows import model as m
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build
-from ryu_vxlan_vpc.trace import explain, parse, request
+from ryu_vxlan_vpc.trace import explain, ovs, parse, request
 from ryu_vxlan_vpc.trace.verdict import verdict
 
 DATA = pathlib.Path(__file__).parent / 'data'
@@ -230,4 +231,33 @@ def test_bad_terms_name_their_field(raw, field):
     with pytest.raises(request.TermError) as err:
         request.parse_terms(raw)
     assert err.value.field == field
-    assert str(err.value).startswith('%s=' % field)
+    assert str(err.value).startswith(('%s=' % field, '%s: ' % field))
+
+
+def test_a_missing_term_says_so():
+    with pytest.raises(request.TermError) as err:
+        request.parse_terms({'tunnel': 'vxlan-1', 'dst': VM1})
+    assert str(err.value).startswith('vpc: required')
+
+
+# --- finding ovs-vswitchd (real files and sockets in a tmp dir) -----------------------
+
+def test_rundir_is_beside_the_ovsdb_socket_or_ovs_rundir():
+    assert ovs.rundir_of('unix:/run/lab/compute1/ovs/db.sock', {}) == '/run/lab/compute1/ovs'
+    assert ovs.rundir_of('tcp:127.0.0.1:6640', {}) == ovs.DEFAULT_RUNDIR
+    assert ovs.rundir_of('tcp:127.0.0.1:6640', {'OVS_RUNDIR': '/x'}) == '/x'
+
+
+def test_vswitchd_socket_is_found_from_its_pid_file(tmp_path):
+    with pytest.raises(ovs.OvsUnavailable, match='cannot read .*ovs-vswitchd.pid'):
+        ovs.vswitchd_socket(str(tmp_path))
+    (tmp_path / 'ovs-vswitchd.pid').write_text('4242\n')
+    with pytest.raises(ovs.OvsUnavailable, match='no control socket .*ovs-vswitchd.4242.ctl'):
+        ovs.vswitchd_socket(str(tmp_path))
+    (tmp_path / 'ovs-vswitchd.4242.ctl').write_text('a file is not a socket')
+    with pytest.raises(ovs.OvsUnavailable):
+        ovs.vswitchd_socket(str(tmp_path))
+    (tmp_path / 'ovs-vswitchd.4242.ctl').unlink()
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / 'ovs-vswitchd.4242.ctl'))
+        assert ovs.vswitchd_socket(str(tmp_path)) == str(tmp_path / 'ovs-vswitchd.4242.ctl')
