@@ -57,9 +57,10 @@ def _mac(field, value):
 
 
 def _name(field, value):
-    if not _NAME_RE.fullmatch(value) or value in ('.', '..'):
+    # A leading '-' could pass for an option of the ovs-vsctl the name is handed to.
+    if not _NAME_RE.fullmatch(value) or value in ('.', '..') or value.startswith('-'):
         raise TermError(field, value, 'not a port name (1..%d letters, digits, "_", "-", '
-                                      '".")' % MAX_IFNAME)
+                                      '"."; not starting with "-")' % MAX_IFNAME)
     return value
 
 

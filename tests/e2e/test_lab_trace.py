@@ -200,3 +200,34 @@ def test_trace_answers_only_get(lab):
         except urllib.error.HTTPError as exc:
             status, body = exc.code, json.loads(exc.read())
     assert status == 405 and 'only GET' in body['error']
+
+
+def test_random_bad_terms_never_get_a_500_and_change_no_flow(lab):
+    """Names and values that try to reach a shell, ovs-vsctl's options or the flow syntax."""
+    import random
+    rng = random.Random(13)
+    before = sorted(lab.flows('compute1', '--no-stats'))
+    values = ['', 'x', '-t', '--help', '--db=tcp:1.2.3.4:1', 'qvo1;id', '$(id)', 'a b',
+              'a,in_port=2', 'vxlan-ac150c08\n', '\u00e9', '.', '..', 'x' * 16, '0x22',
+              '34', '0', '-1', '0x1000000', 'ff:ff:ff:ff:ff:ff', 'FA:16:3E:00:00:01',
+              'fa:16:3e:00:00:01,in_port=9', '1.2.3.4', '300.1.1.1', '1.2.3.4/24',
+              lab.vm_port('compute1'), lab.tunnel('compute1', 'compute2'), 'patch-int']
+    fields = ['node_port', 'tunnel', 'vpc', 'dst', 'src', 'arp']
+    seen = set()
+    for _ in range(150):
+        # a valid query with up to two terms changed, added or left out
+        query = rng.choice([dict(node_port=lab.vm_port('compute1'), vpc='0x22',
+                                 dst='ff:ff:ff:ff:ff:ff'),
+                            dict(tunnel=lab.tunnel('compute1', 'compute3'), vpc='0x22',
+                                 dst='fa:16:3e:00:00:01')])
+        for field in rng.sample(fields, rng.randrange(0, 3)):
+            if rng.random() < 0.2:
+                query.pop(field, None)
+            else:
+                query[field] = rng.choice(values)
+        status, body = rest(lab, 'compute1', **query)
+        assert status in (200, 400), (query, body)
+        assert status == 200 or body['status'] == 400 and body['error'], (query, body)
+        seen.add(status)
+    assert seen == {200, 400}
+    assert sorted(lab.flows('compute1', '--no-stats')) == before

@@ -217,6 +217,7 @@ def test_arp_request_defaults_to_broadcast():
     (dict(node_port='a', tunnel='b', vpc='1', dst=VM1), 'tunnel'),
     (dict(node_port='qvo;rm', vpc='1', dst=VM1), 'node_port'),
     (dict(tunnel='x' * 16, vpc='1', dst=VM1), 'tunnel'),
+    (dict(node_port='--help', vpc='1', dst=VM1), 'node_port'),
     (dict(tunnel='vxlan-1', dst=VM1), 'vpc'),
     (dict(tunnel='vxlan-1', vpc='0', dst=VM1), 'vpc'),
     (dict(tunnel='vxlan-1', vpc='0x1000000', dst=VM1), 'vpc'),
