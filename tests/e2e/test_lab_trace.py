@@ -231,3 +231,21 @@ def test_random_bad_terms_never_get_a_500_and_change_no_flow(lab):
         seen.add(status)
     assert seen == {200, 400}
     assert sorted(lab.flows('compute1', '--no-stats')) == before
+
+
+def test_without_vswitchd_control_socket_the_answer_is_503(lab):
+    """The socket is found beside the node's OVSDB socket; moved aside, it is missing."""
+    rundir = lab.nodes['compute1']['ovs_rundir']
+    with open(os.path.join(rundir, 'ovs-vswitchd.pid')) as f:
+        ctl = os.path.join(rundir, 'ovs-vswitchd.%d.ctl' % int(f.read()))
+    query = dict(node_port=lab.vm_port('compute1'), vpc='0x22', dst='ff:ff:ff:ff:ff:ff')
+    os.rename(ctl, ctl + '.aside')
+    try:
+        status, body = rest(lab, 'compute1', **query)
+    finally:
+        os.rename(ctl + '.aside', ctl)
+    assert (status, body['status']) == (503, 503), body
+    assert 'no control socket %s' % ctl in body['error']
+    out = cli(lab, 'compute1', '--node-port', lab.vm_port('compute1'), '--vpc', '0x22',
+              '--dst', 'ff:ff:ff:ff:ff:ff')
+    assert out.returncode == 0, out.stderr
