@@ -41,13 +41,13 @@ def verdict(hops, ports, vni, local_vlan=None):
                 'table': table, 'ports': views,
                 'text': '%s in %s: the reply goes back out %s' % (what, table_title(table),
                                                                   labels[0])}
-    towards = ''
-    if views[0]['towards'] == 'br-int':
-        towards = ', on local VLAN %d' % local_vlan if local_vlan is not None else ''
+    where = labels[0]
+    if views[0]['towards'] == 'br-int' and local_vlan is not None:
+        where += ', on local VLAN %d' % local_vlan
     elif views[0]['towards'] == 'tunnel':
-        towards = ' (tunnel)'
+        where = 'tunnel ' + where
     return {'result': 'delivered', 'table': table, 'ports': views,
-            'text': 'delivered by %s to %s%s' % (table_title(table), labels[0], towards)}
+            'text': 'delivered by %s to %s' % (table_title(table), where)}
 
 
 def _dropped(last, vni):

@@ -126,8 +126,8 @@ def test_unicast_to_a_registry_port_uses_l2population_flow():
     assert hops[-1]['text'] == ('table 20 UCAST_TO_TUN: priority=2,dl_vlan=1,dl_dst=%s -> '
                                 'strip_vlan, set_tunnel:0x22, output to vxlan-ac150c08 '
                                 '(172.21.12.8)' % VM2)
-    assert v['text'] == ('delivered by table 20 UCAST_TO_TUN to vxlan-ac150c08 (172.21.12.8) '
-                         '(tunnel)')
+    assert v['text'] == ('delivered by table 20 UCAST_TO_TUN to tunnel vxlan-ac150c08 '
+                         '(172.21.12.8)')
 
 
 def test_unicast_to_a_learned_mac_names_the_learned_flow():
