@@ -9,6 +9,7 @@ import os
 
 from ryu.app.wsgi import ControllerBase, route
 
+from ..model import remote_ip_of_port
 from ..trace import explain, ovs, parse, request
 from ..trace.verdict import verdict
 from . import params as numbers
@@ -95,8 +96,8 @@ class TraceRest(ControllerBase):
             raise RestError(400, 'tunnel=%r is not a tunnel port of %s (tunnels: %s)' % (
                 terms.tunnel, self.app.settings.tun_bridge, ', '.join(sorted(tunnels)) or 'none'))
         ofport = tunnels[terms.tunnel]
-        remote = explain.Ports(switch.ports, None, ofport).view(ofport)['remote_ip']
-        flow = request.tunnel_flow(terms, ofport, remote, self.app.settings.local_ip)
+        flow = request.tunnel_flow(terms, ofport, remote_ip_of_port(terms.tunnel),
+                                   self.app.settings.local_ip)
         return ofport, flow, terms.src
 
     def _from_vm(self, switch, terms, vlan):
