@@ -194,7 +194,8 @@ class NotFound(ControllerBase):
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs'))
+        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs',
+                                               '/trace'))
         try:
             path = req.path
         except UnicodeDecodeError:
@@ -215,6 +216,8 @@ def register(wsgi, app):
     The app calls this once while ryu-manager instantiates apps; Ryu starts the server
     afterwards, so install() is in time. That server serves every REST app of the process.
     """
+    from .trace import TraceRest  # here: trace.py imports this module's helpers
     wsgi.register(VxlanVpcRest, {APP_KEY: app})
+    wsgi.register(TraceRest, {APP_KEY: app})
     wsgi.register(NotFound)
     server.install()

@@ -1,4 +1,4 @@
-"""``ryu-vxlan-vpc flows|macs|vpcs|switches``: the REST API from a shell.
+"""``ryu-vxlan-vpc flows|macs|vpcs|switches|trace``: the REST API from a shell.
 
 ``flows`` prints exactly what ``GET /vxlan-vpc/flows?format=text`` returns, i.e. lines in
 ``ovs-ofctl dump-flows`` syntax. The others print small tables. Exit status: 0 on
@@ -12,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ..trace import request as trace_request
 from . import params as numbers
 
 DEFAULT_URL = 'http://127.0.0.1:8080'
@@ -113,6 +114,42 @@ def cmd_switches(args):
     return 0
 
 
+def cmd_trace(args):
+    raw = {name: getattr(args, name) for name in trace_request.FIELDS}
+    try:  # the server's own checks, so a typo fails here in one line, before any request
+        trace_request.parse_terms(raw)
+    except trace_request.TermError as exc:
+        given = 'missing' if exc.value is None else repr(exc.value)
+        raise ClientError('trace: --%s %s: %s' % (exc.field.replace('_', '-'), given,
+                                                  exc.why), 2) from None
+    _, body = get(args.url, '/vxlan-vpc/trace', dict(raw, dpid=args.dpid))
+    try:
+        answer = json.loads(body)
+        answer['verdict']['text']
+    except (ValueError, KeyError, TypeError):
+        raise ClientError('%s/vxlan-vpc/trace did not answer this API\'s JSON; is --url the '
+                          'controller\'s REST API?' % args.url.rstrip('/'), 2) from None
+    if args.json:
+        print(json.dumps(answer, indent=1, sort_keys=True))
+        return 0
+    terms, port = answer['terms'], answer['in_port']
+    origin = ('VM port %s via %s, local VLAN %s' % (terms['node_port'], port['name'],
+                                                    terms['local_vlan'])
+              if terms['node_port'] else 'tunnel %s' % terms['tunnel'])
+    print('%s %s: from %s; VNI %s; %s -> %s%s' % (
+        answer['bridge'], answer['dpid'], origin, terms['vni_hex'], terms['src'] or '-',
+        terms['dst'], ', ARP who-has %s' % terms['arp'] if terms['arp'] else ''))
+    print('  $ %s' % ' '.join(answer['command']))
+    for hop in answer['hops']:
+        print(hop['text'])
+        for note in hop['ovs_notes']:   # e.g. a trace does not apply learn()
+            print('  %s' % note)
+    for hop in answer['beyond']:
+        print('  then %s' % hop['text'])
+    print('verdict: %s' % answer['verdict']['text'])
+    return 0
+
+
 def _run(func):
     def wrapped(args):
         try:
@@ -172,3 +209,26 @@ def register(subparsers):
             parser.add_argument('--cookie', type=_cookie, metavar='COOKIE',
                                 help='only flows with this cookie (decimal or 0x hex)')
         parser.set_defaults(func=_run(func))
+    _register_trace(subparsers, common)
+
+
+def _register_trace(subparsers, common):
+    help_text = ('trace a packet through br-tun (ovs-vswitchd\'s ofproto/trace): each table '
+                 'with the flow it matched, then where the packet ends')
+    parser = subparsers.add_parser('trace', help=help_text, description=help_text)
+    parser.add_argument('--node-port', metavar='VM_PORT',
+                        help='from this VM port of the node (qvoXXX on br-int, tagged with '
+                             'the VPC\'s local VLAN): enters br-tun on the patch port')
+    parser.add_argument('--tunnel', metavar='PORT',
+                        help='from this tunnel port of br-tun (vxlan-XXXXXXXX), any VNI')
+    parser.add_argument('--vpc', metavar='VNI', help='the VPC\'s VNI (decimal or 0x hex)')
+    parser.add_argument('--dst', metavar='MAC',
+                        help='destination MAC (default with --arp: ff:ff:ff:ff:ff:ff)')
+    parser.add_argument('--src', metavar='MAC',
+                        help='source MAC (default: the VM port\'s attached-mac; from a '
+                             'tunnel 00:00:00:00:00:00)')
+    parser.add_argument('--arp', metavar='IP', help='an ARP request: who has IP')
+    parser.add_argument('--json', action='store_true', help='print the API\'s JSON answer')
+    parser.add_argument('--url', **common['url'])
+    parser.add_argument('--dpid', **common['dpid'])
+    parser.set_defaults(func=_run(cmd_trace))
