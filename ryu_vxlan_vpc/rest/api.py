@@ -173,6 +173,29 @@ class VxlanVpcRest(ControllerBase):
                     out.append(mac)
         return _json({'macs': out})
 
+    @route('vxlan_vpc_tables', PREFIX + '/tables', methods=['GET'])
+    @handles_errors
+    def flow_counts(self, req, **_):
+        params = _params(req, {'dpid'})
+        out = []
+        for sw in self._switches(params):
+            out += views.tables_view(sw.dpid, views.table_counts(self._dump(sw)))
+        return _json({'tables': out})
+
+    @route('vxlan_vpc_fleet', PREFIX + '/fleet', methods=['GET'])
+    @handles_errors
+    def fleet(self, req, **_):
+        _params(req, ())
+        if not self.app.settings.registry:
+            raise RestError(404, 'no registry: this node takes its VPCs and tunnels from its '
+                            'config file (etcd_endpoints is not set)')
+        agent = self.app.ports_agent
+        if agent.fleet is None:
+            raise RestError(503, 'the registry at %s has not been read yet'
+                            % ','.join(self.app.settings.etcd_endpoints))
+        return _json(views.fleet_view(agent.fleet, agent.fleet_revision,
+                                      self.app.settings.node_name))
+
 
 class NotFound(ControllerBase):
     """Registered after VxlanVpcRest: anything else under /vxlan-vpc/ gets a JSON error."""
@@ -180,12 +203,14 @@ class NotFound(ControllerBase):
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs'))
+        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs',
+                                                '/tables', '/fleet', '/ui/'))
         try:
             path = req.path
         except UnicodeDecodeError:
             raise RestError(400, 'the request path is not UTF-8 (after %-decoding)')
-        if req.method != 'GET' and path.rstrip('/') in known.split(', '):
+        endpoints = [k.rstrip('/') for k in known.split(', ')]
+        if req.method != 'GET' and path.rstrip('/') in endpoints:
             raise RestError(405, '%s %s: only GET is supported' % (req.method, path))
         raise RestError(404, 'no such resource %s (try %s)' % (path, known))
 
@@ -201,6 +226,8 @@ def register(wsgi, app):
     The app calls this once while ryu-manager instantiates apps; Ryu starts the server
     afterwards, so install() is in time. That server serves every REST app of the process.
     """
+    from . import ui  # here: ui imports this module's helpers
     wsgi.register(VxlanVpcRest, {APP_KEY: app})
+    wsgi.register(ui.WebPage)
     wsgi.register(NotFound)
     server.install()
