@@ -1,4 +1,4 @@
-"""The live web page, /vxlan-vpc/ui/: three static files from the package, nothing else.
+"""The live web page, /vxlan-vpc/ui/: four static files from the package, nothing else.
 
 The page (``ryu_vxlan_vpc/ui/``) is plain HTML, CSS and JS that reads the REST API itself
 every few seconds; this module only hands the files out. A request names a file only
@@ -21,6 +21,7 @@ ASSETS = {
     '': ('index.html', 'text/html'),
     'app.js': ('app.js', 'text/javascript'),
     'style.css': ('style.css', 'text/css'),
+    'icon.svg': ('icon.svg', 'image/svg+xml'),   # else the browser asks for /favicon.ico
 }
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "

@@ -90,6 +90,7 @@ async function refresh() {
   } catch (e) {
     // No answer at all (connection refused, timeout): keep the last data on the page.
     if (!state.unreachableSince) state.unreachableSince = new Date();
+    if (state.data) render(state.data);   // the same data, marked as of unknown state now
     showStatus(String(e && e.message ? e.message : e));
     return;
   }
@@ -182,7 +183,9 @@ function switchBlock(sw, fleet, names) {
   }
   return el('div', 'switch',
     el('p', 'switch-line', sw.bridge + ' ', el('code', null, sw.dpid), ' ',
-       badge('connected', 'good'), ' ' + sw.flows_installed + ' flows installed'),
+       state.unreachableSince ? badge('state unknown: controller unreachable', 'stale')
+                              : badge('connected', 'good'),
+       ' ' + sw.flows_installed + ' flows installed'),
     el('p', 'muted', syncText),
     picture(sw, fleet, names));
 }
@@ -194,7 +197,7 @@ function picture(sw, fleet, names) {
   const rowH = 46;
   const height = Math.max(120, 24 + rowH * tunnels.length);
   const cy = height / 2;
-  const pic = svg('svg', { viewBox: '0 0 440 ' + height, class: 'picture', role: 'img',
+  const pic = svg('svg', { viewBox: '0 0 480 ' + height, class: 'picture', role: 'img',
                            'aria-label': 'this node and its ' + tunnels.length + ' tunnels' });
   const self = fleet ? fleet.nodes.find((n) => n.this_node) : null;
   tunnels.forEach((port, i) => {
@@ -223,9 +226,16 @@ function picture(sw, fleet, names) {
   return el('div', 'picture-box', pic);
 }
 
-function portText(port, names) {
-  const remote = remoteLabel(port.remote_ip, names);
-  return (port.name || 'ofport ' + port.ofport) + (remote ? ' (' + remote + ')' : '');
+// A tunnel as its port name, then the node and VTEP behind it on a line of their own.
+function tunnelParts(port, names) {
+  return [el('span', 'port-name', port.name || 'ofport ' + port.ofport),
+          port.remote_ip ? el('span', 'remote', remoteLabel(port.remote_ip, names)) : null];
+}
+
+function tunnelCell(port, names) { return el('td', 'tunnel', ...tunnelParts(port, names)); }
+
+function tunnelList(ports, names) {
+  return el('td', 'tunnel', ...ports.map((p) => el('div', 'flood', ...tunnelParts(p, names))));
 }
 
 function renderVpcs(answer, fleet, names) {
@@ -235,10 +245,10 @@ function renderVpcs(answer, fleet, names) {
   const named = new Map();
   if (fleet) for (const v of fleet.vpcs) named.set(v.vni, v.name);
   const rows = vpcs.map((vpc) => {
-    const floods = vpc.switches.flatMap((s) => s.flood_ports.map((p) => portText(p, names)));
+    const floods = vpc.switches.flatMap((s) => s.flood_ports);
     return [el('td', 'vni', vpc.vni_hex), named.get(vpc.vni) || '', String(vpc.local_vlan),
-            el('td', null, floods.length ? el('ul', 'plain', ...floods.map((f) => el('li', null, f)))
-                                         : el('span', 'muted', 'none: no other node hosts it'))];
+            floods.length ? tunnelList(floods, names)
+                          : el('td', 'muted', 'none: no other node hosts it')];
   });
   replace('vpcs', table(['VNI', 'name', 'local VLAN', 'floods to'], rows));
 }
@@ -260,8 +270,8 @@ function renderMacs(answer, names) {
     parts.push(table(['MAC', 'source', 'tunnel', 'time left', 'packets'], entries.map((m) => {
       const row = [el('td', 'mac', m.mac),
         el('td', null, badge(m.source, m.source === 'learned' ? 'learned' : 'registry')),
-        portText({ name: m.tunnel_port.name, ofport: m.tunnel_port.ofport,
-                   remote_ip: m.remote_ip }, names),
+        tunnelCell({ name: m.tunnel_port.name, ofport: m.tunnel_port.ofport,
+                     remote_ip: m.remote_ip }, names),
         m.seconds_left_min === null ? 'while registered' : '\u2265 ' + m.seconds_left_min + ' s',
         String(m.n_packets)];
       row.cls = 'mac-row source-' + (m.source === 'learned' ? 'learned' : 'registry');
@@ -276,12 +286,12 @@ function renderTables(answer) {
   const rows = answer.body.tables;
   const most = Math.max(1, ...rows.map((t) => t.flows));
   const multi = new Set(rows.map((t) => t.dpid)).size > 1;
-  replace('tables', table(multi ? ['dpid', 'table', 'name', 'flows'] : ['table', 'name', 'flows'],
+  replace('tables', table((multi ? ['dpid'] : []).concat(['table', 'name', 'flows', '']),
     rows.map((t) => {
       const bar = el('span', 'bar');
       bar.style.width = Math.round(100 * t.flows / most) + '%';  // CSSOM: allowed by the CSP
-      const cells = [String(t.table), t.name || '',
-                     el('td', 'count', el('span', 'num', String(t.flows)), bar)];
+      const cells = [String(t.table), t.name || '', el('td', 'count', String(t.flows)),
+                     el('td', 'bar-cell', bar)];
       return multi ? [t.dpid, ...cells] : cells;
     }), 'tables'));
 }
@@ -299,7 +309,7 @@ function renderFleet(answer, switches) {
       for (const p of sw.tunnel_ports) if (p.remote_ip) health.set(p.remote_ip, healthOf(p));
     }
   }
-  const nodes = table(['node', 'VTEP', 'tunnel from here', 'VPCs', 'ports'],
+  const nodes = table(['node', 'VTEP', 'tunnel', 'VPCs', 'ports'],
     fleet.nodes.map((n) => {
       const tunnel = n.this_node ? el('span', 'muted', 'this node')
         : health.has(n.local_ip) ? badge(health.get(n.local_ip), 'health health-' + health.get(n.local_ip))
