@@ -15,6 +15,7 @@ as long as the driver lives: every driver call belongs in its ``with`` block.
 """
 import base64
 import contextlib
+import importlib.util
 import os
 
 from realenv import inside_netns, require
@@ -27,9 +28,7 @@ def browser_missing():
     for path in (CHROMIUM, CHROMEDRIVER):
         if not os.path.exists(path):
             return '%s not installed (make system-deps)' % path
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec('selenium') is None:
         return 'selenium not installed (pip install .[test])'
     return None
 

@@ -13,8 +13,11 @@ import re
 import pytest
 
 from realenv import http_get, inside_netns
-from test_rest_real_switch import BASE, learned  # noqa: F401  (a fixture)
+import test_rest_real_switch
 from ryu_vxlan_vpc.flows import text
+
+BASE = test_rest_real_switch.BASE
+learned = test_rest_real_switch.learned   # the fixture: a real switch that learned a MAC
 
 UI = BASE + '/ui/'
 
