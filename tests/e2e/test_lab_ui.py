@@ -18,11 +18,15 @@ from realenv import http_get, wait_for
 from test_lab_registry import C2_VM, VNI, Fleet, ping, vm_ns
 from ryu_vxlan_vpc import procs
 from ryu_vxlan_vpc.model import tunnel_port_name
+from ryu_vxlan_vpc.registry import fleet
 
 NODE = 'compute2'
 PAGE = 'http://127.0.0.1:8080/vxlan-vpc/ui/'
 REST = 'http://127.0.0.1:8080/vxlan-vpc'
 SIZES = {'laptop': (1280, 900), 'phone': (390, 844)}
+# A VPC name the registry accepts (printable, up to 64 characters) that would run a script
+# if the page put it into the DOM as markup.
+MARKUP = '<img src=x onerror="window.pwned=1"><b>blue</b>'
 
 
 @pytest.fixture(scope='module')
@@ -84,6 +88,7 @@ def test_page_shows_the_overlay_and_survives_the_controller_going_away(lab, tmp_
     ports = {p['name']: p for p in rest(netns, '/switches')['switches'][0]['tunnel_ports']}
     health = ports[tunnel].get('health', 'unknown')
     table20 = next(t['flows'] for t in rest(netns, '/tables')['tables'] if t['table'] == 20)
+    lab.register(fleet.add_vpc, '%#x' % VNI, name=MARKUP)
     shots = []
 
     with browser_in(netns, *SIZES['laptop']) as driver:
@@ -107,6 +112,11 @@ def test_page_shows_the_overlay_and_survives_the_controller_going_away(lab, tmp_
         # Flow counts as /tables says (table 20 changes only when a MAC comes or goes).
         counts = text_of(driver, '#tables tr')
         assert '20 UCAST_TO_TUN %d' % table20 in counts, counts
+        # Values are text, never markup: the name shows as typed, and nothing ran.
+        wait_for(lambda: MARKUP in text_of(driver, '#vpcs td'), 10, 'the VPC name on the page')
+        assert MARKUP in text_of(driver, '#fleet td')
+        assert driver.execute_script('return [window.pwned, document.querySelectorAll('
+                                     '"main img, main b").length]') == [None, 0]
         assert 'connected' in text_of(driver, '.switch-line')
         assert 'last sync' in text_of(driver, '#switches')
         assert not found(driver, '#banner:not([hidden])')
