@@ -187,8 +187,7 @@ class VxlanVpcRest(ControllerBase):
     def fleet(self, req, **_):
         _params(req, ())
         if not self.app.settings.registry:
-            raise RestError(404, 'no registry: this node takes its VPCs and tunnels from its '
-                            'config file (etcd_endpoints is not set)')
+            return _json(views.fleet_view(None, None, None))
         agent = self.app.ports_agent
         if agent.fleet is None:
             raise RestError(503, 'the registry at %s has not been read yet'

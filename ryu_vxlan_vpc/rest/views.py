@@ -166,7 +166,13 @@ def tables_view(dpid, counts):
 def fleet_view(fleet, revision, node_name):
     """The registry's last snapshot as the page shows it: every node with its VPCs and port
     count, every VPC with the nodes hosting it. Ports are counted, not listed: a fleet can
-    hold 100k of them and the page reads this every few seconds."""
+    hold 100k of them and the page reads this every few seconds.
+
+    ``fleet`` None means no registry (file mode): an empty fleet with ``registry`` false,
+    one shape for every client rather than an error the page would log every few seconds.
+    """
+    if fleet is None:
+        return {'registry': False, 'revision': None, 'node': None, 'nodes': [], 'vpcs': []}
     vpcs_of, nodes_of, ports_of_node, ports_of_vpc = {}, {}, {}, {}
     for port in fleet.ports.values():
         vpcs_of.setdefault(port.node, set()).add(port.vni)

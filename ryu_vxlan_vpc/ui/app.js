@@ -131,7 +131,7 @@ function showStatus(problem) {
 
 // --- drawing --------------------------------------------------------------------------
 function render(data) {
-  const fleet = data.fleet.ok ? data.fleet.body : null;
+  const fleet = data.fleet.ok && data.fleet.body.registry ? data.fleet.body : null;
   const names = new Map();  // VTEP address -> node name, from the registry
   if (fleet) for (const n of fleet.nodes) names.set(n.local_ip, n.name);
   replace('node-name', fleet && fleet.node ? fleet.node : '');
@@ -297,12 +297,12 @@ function renderTables(answer) {
 }
 
 function renderFleet(answer, switches) {
-  if (answer.status === 404) {
-    return replace('fleet', el('p', 'muted', (answer.body && answer.body.error) ||
-                               'no registry'));
-  }
   if (!answer.ok) return replace('fleet', failure(answer, 'fleet'));
   const fleet = answer.body;
+  if (!fleet.registry) {
+    return replace('fleet', el('p', 'muted', 'No registry: this node takes its VPCs and ' +
+                               'tunnels from its config file.'));
+  }
   const health = new Map();  // VTEP address -> health of our tunnel to it
   if (switches.ok) {
     for (const sw of switches.body.switches) {

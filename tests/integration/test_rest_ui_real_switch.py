@@ -1,9 +1,9 @@
 """The web page's files and its two new endpoints over real HTTP, from a real ryu-manager
 driving the article's compute1 br-tun (file mode: no registry).
 
-The page itself runs in a real browser in tests/e2e/test_lab_ui.py; here: what the server
-hands out (allow-listed files only, content types, no-cache, CSP), /tables against
-``ovs-ofctl dump-flows``, and /fleet without a registry.
+The page runs in a real browser on a registry lab in tests/e2e/test_lab_ui.py; here: what
+the server hands out (allow-listed files only, content types, no-cache, CSP), /tables
+against ``ovs-ofctl dump-flows``, /fleet without a registry, and the page in file mode.
 """
 import collections
 import http.client
@@ -12,11 +12,13 @@ import re
 
 import pytest
 
-from realenv import http_get, inside_netns
+from browser import browser_in
+from realenv import http_get, inside_netns, wait_for
 import test_rest_real_switch
 from ryu_vxlan_vpc.flows import text
 
 BASE = test_rest_real_switch.BASE
+VM_MAC = test_rest_real_switch.VM_MAC
 learned = test_rest_real_switch.learned   # the fixture: a real switch that learned a MAC
 
 UI = BASE + '/ui/'
@@ -59,10 +61,13 @@ def test_tables_refuses_bad_queries_naming_the_field(learned, query, status, wor
     assert (got, ctype) == (status, 'application/json') and words in json.loads(body)['error']
 
 
-def test_fleet_without_a_registry_is_a_404_that_says_so(learned):
+def test_fleet_without_a_registry_is_empty_and_says_so(learned):
     status, ctype, body = http_get(learned.netns, BASE + '/fleet')
-    assert (status, ctype) == (404, 'application/json')
-    assert json.loads(body)['error'].startswith('no registry: ')
+    assert (status, ctype) == (200, 'application/json')
+    assert json.loads(body) == {'registry': False, 'revision': None, 'node': None,
+                                'nodes': [], 'vpcs': []}
+    status, _, body = http_get(learned.netns, BASE + '/fleet?x=1')
+    assert status == 400 and "unknown query parameter 'x'" in json.loads(body)['error']
 
 
 @pytest.mark.parametrize('name, ctype', [('', 'text/html'), ('app.js', 'text/javascript'),
@@ -107,3 +112,20 @@ def test_anything_outside_the_allow_list_is_a_json_404(learned, path):
 def test_the_page_is_get_only(learned):
     status, headers, body = raw_get(learned.netns, '/vxlan-vpc/ui/', method='POST')
     assert status == 405 and 'only GET' in json.loads(body)['error']
+
+
+def test_the_page_in_file_mode_shows_the_switch_and_says_there_is_no_registry(learned):
+    with browser_in(learned.netns) as driver:
+        driver.get('http://127.0.0.1:8080/vxlan-vpc/ui/')
+
+        def learned_row():
+            rows = [r.text for r in driver.find_elements('css selector', 'tr.mac-row')]
+            return next((r for r in rows if VM_MAC in r and 'learned' in r), None)
+        row = wait_for(learned_row, 20, 'the learned MAC on the page')
+        assert 'vxlan-01' in row
+        fleet = driver.find_element('css selector', '#fleet').text
+        assert fleet.startswith('No registry: '), fleet
+        assert driver.find_element('css selector', 'svg.picture g.tunnel').get_attribute(
+            'data-port') == 'vxlan-01'
+        assert '0x22' in driver.find_element('css selector', '#vpcs').text
+        assert [e for e in driver.get_log('browser') if e['level'] == 'SEVERE'] == []

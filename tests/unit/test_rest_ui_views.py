@@ -60,3 +60,8 @@ def test_fleet_view_counts_ports_per_node_and_vpc():
 def test_fleet_view_of_an_empty_registry():
     assert views.fleet_view(Fleet(), 1, 'compute1') == {
         'registry': True, 'revision': 1, 'node': 'compute1', 'nodes': [], 'vpcs': []}
+
+
+def test_fleet_view_without_a_registry_is_an_empty_fleet():
+    assert views.fleet_view(None, None, None) == {
+        'registry': False, 'revision': None, 'node': None, 'nodes': [], 'vpcs': []}
