@@ -131,7 +131,8 @@ function showStatus(problem) {
 
 // --- drawing --------------------------------------------------------------------------
 function render(data) {
-  const fleet = data.fleet.ok && data.fleet.body.registry ? data.fleet.body : null;
+  const fleet = data.fleet.ok && data.fleet.body && data.fleet.body.registry
+    ? data.fleet.body : null;
   const names = new Map();  // VTEP address -> node name, from the registry
   if (fleet) for (const n of fleet.nodes) names.set(n.local_ip, n.name);
   replace('node-name', fleet && fleet.node ? fleet.node : '');
@@ -159,7 +160,8 @@ function renderSwitches(answer, fleet, names) {
   const parts = [];
   for (const sw of answer.body.switches) {
     listed.add(sw.dpid);
-    state.seen.set(sw.dpid, now);
+    // Old data drawn again while the controller is away says nothing about now.
+    if (!state.unreachableSince) state.seen.set(sw.dpid, now);
     parts.push(switchBlock(sw, fleet, names));
   }
   for (const [dpid, when] of state.seen) {
@@ -199,7 +201,7 @@ function picture(sw, fleet, names) {
   const cy = height / 2;
   const pic = svg('svg', { viewBox: '0 0 480 ' + height, class: 'picture', role: 'img',
                            'aria-label': 'this node and its ' + tunnels.length + ' tunnels' });
-  const self = fleet ? fleet.nodes.find((n) => n.this_node) : null;
+  const me = fleet ? fleet.nodes.find((n) => n.this_node) : null;
   tunnels.forEach((port, i) => {
     const y = 24 + rowH * i + rowH / 2 - 12;
     const health = healthOf(port);
@@ -217,8 +219,8 @@ function picture(sw, fleet, names) {
   pic.appendChild(svg('g', { class: 'node' },
     svg('rect', { x: 6, y: cy - 34, width: 144, height: 68, rx: 8 }),
     svg('text', { x: 78, y: cy - 12, class: 'node-name' },
-        self ? self.name : 'this node'),
-    svg('text', { x: 78, y: cy + 6, class: 'node-detail' }, self ? self.local_ip : sw.bridge),
+        me ? me.name : 'this node'),
+    svg('text', { x: 78, y: cy + 6, class: 'node-detail' }, me ? me.local_ip : sw.bridge),
     svg('text', { x: 78, y: cy + 22, class: 'node-detail' }, sw.dpid)));
   if (!tunnels.length) {
     pic.appendChild(svg('text', { x: 258, y: cy + 4, class: 'port' }, 'no tunnels'));
