@@ -139,7 +139,8 @@ function render(data) {
   document.title = (fleet && fleet.node ? fleet.node + ': ' : '') + 'VXLAN VPC overlay';
   renderSwitches(data.switches, fleet, names);
   renderVpcs(data.vpcs, fleet, names);
-  renderMacs(data.macs, names);
+  const connected = data.switches.ok && data.switches.body.switches.length > 0;
+  renderMacs(data.macs, names, connected);
   renderTables(data.tables);
   renderFleet(data.fleet, data.switches);
 }
@@ -248,17 +249,22 @@ function renderVpcs(answer, fleet, names) {
   if (fleet) for (const v of fleet.vpcs) named.set(v.vni, v.name);
   const rows = vpcs.map((vpc) => {
     const floods = vpc.switches.flatMap((s) => s.flood_ports);
+    // Flood lists are read from br-tun's table 22: without a switch they are not known.
+    const none = vpc.switches.length ? 'none: no other node hosts it'
+                                     : 'not known: no br-tun connected';
     return [el('td', 'vni', vpc.vni_hex), named.get(vpc.vni) || '', String(vpc.local_vlan),
-            floods.length ? tunnelList(floods, names)
-                          : el('td', 'muted', 'none: no other node hosts it')];
+            floods.length ? tunnelList(floods, names) : el('td', 'muted', none)];
   });
   replace('vpcs', table(['VNI', 'name', 'local VLAN', 'floods to'], rows));
 }
 
-function renderMacs(answer, names) {
+function renderMacs(answer, names, connected) {
   if (!answer.ok) return replace('macs', failure(answer, 'macs'));
   const macs = answer.body.macs;
-  if (!macs.length) return replace('macs', el('p', 'muted', 'no MAC in table 20 yet'));
+  if (!macs.length) {
+    return replace('macs', el('p', 'muted', connected ? 'no MAC in table 20 yet'
+                                                      : 'not known: no br-tun connected'));
+  }
   const byVpc = new Map();
   for (const mac of macs) {
     const key = mac.vni_hex || 'unknown VNI';
@@ -286,6 +292,7 @@ function renderMacs(answer, names) {
 function renderTables(answer) {
   if (!answer.ok) return replace('tables', failure(answer, 'tables'));
   const rows = answer.body.tables;
+  if (!rows.length) return replace('tables', el('p', 'muted', 'not known: no br-tun connected'));
   const most = Math.max(1, ...rows.map((t) => t.flows));
   const multi = new Set(rows.map((t) => t.dpid)).size > 1;
   replace('tables', table((multi ? ['dpid'] : []).concat(['table', 'name', 'flows', '']),

@@ -4,8 +4,9 @@ After a ping from compute1's VM to compute2's, the page is loaded from compute2 
 table 20 learned compute1's VM) in headless chromium running inside compute2's network
 namespace (see browser.py for how). It must show the learned MAC with its tunnel and
 VTEP, the VNI, each tunnel coloured by the health /switches reports, the fleet, the flow
-counts; stay readable on a phone; and survive its controller going away: a banner, the
-last data kept, and back to normal once ryu-manager is up again. Screenshots (PNG) go to
+counts; show br-tun leaving the controller and coming back; stay readable on a phone; and
+survive its controller going away: a banner, the last data kept, and back to normal once
+ryu-manager is up again. Screenshots (PNG) go to
 the test's tmp dir.
 """
 import json
@@ -134,6 +135,21 @@ def test_page_shows_the_overlay_and_survives_the_controller_going_away(lab, tmp_
         # No script error and no CSP refusal in the console.
         errors = [e for e in driver.get_log('browser') if e['level'] == 'SEVERE']
         assert errors == [], errors
+
+        # br-tun leaves the controller: shown as disconnected, its flood lists not known.
+        ovs = lab.ovs(NODE)
+        target = ovs.vsctl('get-controller', 'br-tun').strip()
+        ovs.vsctl('del-controller', 'br-tun')
+        try:
+            gone = wait_for(lambda: text_of(driver, '.switch-line'), 15, 'a switch line')
+            wait_for(lambda: 'disconnected' in text_of(driver, '.switch-line .badge.bad'), 15,
+                     'br-tun shown as disconnected (last: %s)' % gone)
+            assert 'not known: no br-tun connected' in text_of(driver, '#vpcs td')
+        finally:
+            ovs.vsctl('set-controller', 'br-tun', target)
+        wait_for(lambda: text_of(driver, '.switch-line .badge.good') == 'connected', 20,
+                 'br-tun connected again')
+        wait_for(lambda: learned_row(driver, mac), 10, 'the learned MAC after the reconnect')
 
         # The controller goes away: a banner, the last data kept.
         ryu = node['ryu']
