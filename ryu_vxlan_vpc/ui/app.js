@@ -196,35 +196,35 @@ function switchBlock(sw, fleet, names) {
 // The node on the left, one row per tunnel on the right, each line coloured by health
 // (and dashed unless up, so the state does not rest on colour alone).
 function picture(sw, fleet, names) {
+  // Sized so that at a phone's width (about 350 px for 440 units) the text stays readable.
   const tunnels = sw.tunnel_ports;
-  const rowH = 46;
-  const height = Math.max(120, 24 + rowH * tunnels.length);
+  const rowH = 48;
+  const height = Math.max(110, 16 + rowH * tunnels.length);
   const cy = height / 2;
-  const pic = svg('svg', { viewBox: '0 0 480 ' + height, class: 'picture', role: 'img',
+  const pic = svg('svg', { viewBox: '0 0 440 ' + height, class: 'picture', role: 'img',
                            'aria-label': 'this node and its ' + tunnels.length + ' tunnels' });
   const me = fleet ? fleet.nodes.find((n) => n.this_node) : null;
   tunnels.forEach((port, i) => {
-    const y = 24 + rowH * i + rowH / 2 - 12;
+    const y = 8 + rowH * i + rowH / 2 - 6;
     const health = healthOf(port);
     pic.appendChild(svg('g', { class: 'tunnel health-' + health, 'data-port': port.name,
                                'data-health': health },
       svg('title', {}, port.name + ' to ' + (port.remote_ip || '?') + ': ' + health),
-      svg('path', { d: 'M150 ' + cy + ' C 190 ' + cy + ', 200 ' + y + ', 238 ' + y,
+      svg('path', { d: 'M126 ' + cy + ' C 160 ' + cy + ', 166 ' + y + ', 196 ' + y,
                     class: 'link' }),
-      svg('circle', { cx: 244, cy: y, r: 7, class: 'end' }),
-      svg('text', { x: 258, y: y - 3, class: 'remote' },
+      svg('circle', { cx: 202, cy: y, r: 7, class: 'end' }),
+      svg('text', { x: 214, y: y - 2, class: 'remote' },
           remoteLabel(port.remote_ip, names) || port.name),
-      svg('text', { x: 258, y: y + 13, class: 'port' },
+      svg('text', { x: 214, y: y + 15, class: 'port' },
           port.name + ' \u00b7 port ' + port.ofport + ' \u00b7 ' + health)));
   });
   pic.appendChild(svg('g', { class: 'node' },
-    svg('rect', { x: 6, y: cy - 34, width: 144, height: 68, rx: 8 }),
-    svg('text', { x: 78, y: cy - 12, class: 'node-name' },
-        me ? me.name : 'this node'),
-    svg('text', { x: 78, y: cy + 6, class: 'node-detail' }, me ? me.local_ip : sw.bridge),
-    svg('text', { x: 78, y: cy + 22, class: 'node-detail' }, sw.dpid)));
+    svg('rect', { x: 4, y: cy - 36, width: 122, height: 72, rx: 8 }),
+    svg('text', { x: 65, y: cy - 12, class: 'node-name' }, me ? me.name : 'this node'),
+    svg('text', { x: 65, y: cy + 7, class: 'node-detail' }, me ? me.local_ip : sw.bridge),
+    svg('text', { x: 65, y: cy + 24, class: 'node-detail' }, sw.dpid)));
   if (!tunnels.length) {
-    pic.appendChild(svg('text', { x: 258, y: cy + 4, class: 'port' }, 'no tunnels'));
+    pic.appendChild(svg('text', { x: 150, y: cy + 4, class: 'port' }, 'no tunnels'));
   }
   return el('div', 'picture-box', pic);
 }
