@@ -39,6 +39,10 @@ class PortsAgent:
         self.last_error = None
         self.notes = set()
         self.applied = 0              # ovs-vsctl transactions run
+        # The registry's last snapshot (registry.records.Fleet) and its etcd revision, for
+        # the fleet view: the whole fleet, not only what this node's intent takes from it.
+        self.fleet = None
+        self.fleet_revision = None
 
     @property
     def target(self):
@@ -59,6 +63,7 @@ class PortsAgent:
                  offload=tpool.execute).run(lambda: False)
 
     def on_fleet(self, fleet, revision=None):
+        self.fleet, self.fleet_revision = fleet, revision
         # A native thread: at 100k ports this takes a while (see registry.follow).
         intent, notes = tpool.execute(intents.from_fleet, fleet, self.settings.node_name,
                                       self.settings.local_ip, dict(self.vlans or {}))

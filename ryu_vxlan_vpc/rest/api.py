@@ -187,6 +187,28 @@ class VxlanVpcRest(ControllerBase):
 def _ofport_names(switch):
     return {no: name for name, no in switch.ports.items()}
 
+    @route('vxlan_vpc_tables', PREFIX + '/tables', methods=['GET'])
+    @handles_errors
+    def flow_counts(self, req, **_):
+        params = _params(req, {'dpid'})
+        out = []
+        for sw in self._switches(params):
+            out += views.tables_view(sw.dpid, views.table_counts(self._dump(sw)))
+        return _json({'tables': out})
+
+    @route('vxlan_vpc_fleet', PREFIX + '/fleet', methods=['GET'])
+    @handles_errors
+    def fleet(self, req, **_):
+        _params(req, ())
+        if not self.app.settings.registry:
+            return _json(views.fleet_view(None, None, None))
+        agent = self.app.ports_agent
+        if agent.fleet is None:
+            raise RestError(503, 'the registry at %s has not been read yet'
+                            % ','.join(self.app.settings.etcd_endpoints))
+        return _json(views.fleet_view(agent.fleet, agent.fleet_revision,
+                                      self.app.settings.node_name))
+
 
 class NotFound(ControllerBase):
     """Registered after VxlanVpcRest: anything else under /vxlan-vpc/ gets a JSON error."""
@@ -195,12 +217,13 @@ class NotFound(ControllerBase):
     @handles_errors
     def not_found(self, req, **_):
         known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs',
-                                               '/trace'))
+                                                '/tables', '/fleet', '/trace', '/ui/'))
         try:
             path = req.path
         except UnicodeDecodeError:
             raise RestError(400, 'the request path is not UTF-8 (after %-decoding)')
-        if req.method != 'GET' and path.rstrip('/') in known.split(', '):
+        endpoints = [k.rstrip('/') for k in known.split(', ')]
+        if req.method != 'GET' and path.rstrip('/') in endpoints:
             raise RestError(405, '%s %s: only GET is supported' % (req.method, path))
         raise RestError(404, 'no such resource %s (try %s)' % (path, known))
 
@@ -216,8 +239,10 @@ def register(wsgi, app):
     The app calls this once while ryu-manager instantiates apps; Ryu starts the server
     afterwards, so install() is in time. That server serves every REST app of the process.
     """
-    from .trace import TraceRest  # here: trace.py imports this module's helpers
+    from . import ui  # here: ui and trace import this module's helpers
+    from .trace import TraceRest
     wsgi.register(VxlanVpcRest, {APP_KEY: app})
     wsgi.register(TraceRest, {APP_KEY: app})
+    wsgi.register(ui.WebPage)
     wsgi.register(NotFound)
     server.install()

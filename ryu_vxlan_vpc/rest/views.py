@@ -143,3 +143,55 @@ def _mac_view(stats, source, vni, local_vlan, ports_by_ofport, seconds_left_min)
         'seconds_left_min': seconds_left_min,
         'n_packets': stats.n_packets,
     }
+
+
+# Table names as pipeline/tables.py spells them (its priorities share small numbers with
+# tables, so the names are listed rather than read from the module by value).
+TABLE_NAMES = {getattr(tables, name): name for name in (
+    'LOCAL_SWITCHING', 'PATCH_LV_TO_TUN', 'GRE_TUN_TO_LV', 'VXLAN_TUN_TO_LV', 'DVR_NOT_LEARN',
+    'LEARN_FROM_TUN', 'UCAST_TO_TUN', 'ARP_RESPONDER', 'FLOOD_TO_TUN')}
+
+
+def table_counts(flow_stats):
+    """{table: number of flows} of a flow dump; a table with no flow is absent."""
+    counts = {}
+    for stats in flow_stats:
+        counts[stats.flow.table] = counts.get(stats.flow.table, 0) + 1
+    return counts
+
+
+def tables_view(dpid, counts):
+    """Every pipeline table (0 when empty) and any other table that holds flows, in order."""
+    return [{'dpid': dpid_text(dpid), 'table': table, 'name': TABLE_NAMES.get(table),
+             'flows': counts.get(table, 0)}
+            for table in sorted(set(tables.ALL) | set(counts))]
+
+
+def fleet_view(fleet, revision, node_name):
+    """The registry's last snapshot as the page shows it: every node with its VPCs and port
+    count, every VPC with the nodes hosting it. Ports are counted, not listed: a fleet can
+    hold 100k of them and the page reads this every few seconds.
+
+    ``fleet`` None means no registry (file mode): an empty fleet with ``registry`` false,
+    one shape for every client rather than an error the page would log every few seconds.
+    """
+    if fleet is None:
+        return {'registry': False, 'revision': None, 'node': None, 'nodes': [], 'vpcs': []}
+    vpcs_of, nodes_of, ports_of_node, ports_of_vpc = {}, {}, {}, {}
+    for port in fleet.ports.values():
+        vpcs_of.setdefault(port.node, set()).add(port.vni)
+        nodes_of.setdefault(port.vni, set()).add(port.node)
+        ports_of_node[port.node] = ports_of_node.get(port.node, 0) + 1
+        ports_of_vpc[port.vni] = ports_of_vpc.get(port.vni, 0) + 1
+    return {
+        'registry': True,
+        'revision': revision,
+        'node': node_name,
+        'nodes': [{'name': n.name, 'local_ip': n.local_ip, 'this_node': n.name == node_name,
+                   'vpcs': ['%#x' % v for v in sorted(vpcs_of.get(n.name, ()))],
+                   'ports': ports_of_node.get(n.name, 0)}
+                  for n in sorted(fleet.nodes.values(), key=lambda n: n.name)],
+        'vpcs': [{'vni': v.vni, 'vni_hex': '%#x' % v.vni, 'name': v.name, 'cidr': v.cidr,
+                  'nodes': sorted(nodes_of.get(v.vni, ())), 'ports': ports_of_vpc.get(v.vni, 0)}
+                 for v in sorted(fleet.vpcs.values(), key=lambda v: v.vni)],
+    }
