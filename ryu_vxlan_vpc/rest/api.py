@@ -183,17 +183,15 @@ class VxlanVpcRest(ControllerBase):
         return Response(content_type='application/json', charset='utf-8',
                         app_iter=stream.macs_json(dumps, self.app.settings, _ofport_names))
 
-
-def _ofport_names(switch):
-    return {no: name for name, no in switch.ports.items()}
-
     @route('vxlan_vpc_tables', PREFIX + '/tables', methods=['GET'])
     @handles_errors
     def flow_counts(self, req, **_):
         params = _params(req, {'dpid'})
         out = []
         for sw in self._switches(params):
-            out += views.tables_view(sw.dpid, views.table_counts(self._dump(sw)))
+            # Counted part by part as the replies arrive: never all the flows at once.
+            flows = itertools.chain.from_iterable(self._parts(sw))
+            out += views.tables_view(sw.dpid, views.table_counts(flows))
         return _json({'tables': out})
 
     @route('vxlan_vpc_fleet', PREFIX + '/fleet', methods=['GET'])
@@ -208,6 +206,10 @@ def _ofport_names(switch):
                             % ','.join(self.app.settings.etcd_endpoints))
         return _json(views.fleet_view(agent.fleet, agent.fleet_revision,
                                       self.app.settings.node_name))
+
+
+def _ofport_names(switch):
+    return {no: name for name, no in switch.ports.items()}
 
 
 class NotFound(ControllerBase):
