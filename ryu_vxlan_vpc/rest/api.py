@@ -123,7 +123,8 @@ class VxlanVpcRest(ControllerBase):
         out = []
         for sw in self._switches(params):
             count = len(self._dump(sw, cookie=self.app.settings.flow_cookie))
-            out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count))
+            out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count,
+                                         self.app.tunnel_health()))
         return _json({'switches': out})
 
     @route('vxlan_vpc_flows', PREFIX + '/flows', methods=['GET'])
@@ -174,13 +175,24 @@ class VxlanVpcRest(ControllerBase):
         return _json({'macs': out})
 
 
+    @route('vxlan_vpc_tunnels', PREFIX + '/tunnels', methods=['GET'])
+    @handles_errors
+    def tunnels(self, req, **_):
+        params = _params(req, {'dpid'})
+        health, bfd = self.app.tunnel_health(), self.app.tunnel_bfd_status()
+        return _json({'tunnels': [views.tunnel_view(sw.dpid, name, ofport, health, bfd)
+                                  for sw in self._switches(params)
+                                  for name, ofport in sorted(sw.tunnel_ports().items())]})
+
+
 class NotFound(ControllerBase):
     """Registered after VxlanVpcRest: anything else under /vxlan-vpc/ gets a JSON error."""
 
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs'))
+        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs',
+                                                   '/tunnels'))
         try:
             path = req.path
         except UnicodeDecodeError:

@@ -1,4 +1,4 @@
-"""``ryu-vxlan-vpc flows|macs|vpcs|switches``: the REST API from a shell.
+"""``ryu-vxlan-vpc flows|macs|vpcs|switches|tunnels``: the REST API from a shell.
 
 ``flows`` prints exactly what ``GET /vxlan-vpc/flows?format=text`` returns, i.e. lines in
 ``ovs-ofctl dump-flows`` syntax. The others print small tables. Exit status: 0 on
@@ -113,6 +113,14 @@ def cmd_switches(args):
     return 0
 
 
+def cmd_tunnels(args):
+    rows = [dict(t, remote=t['remote_ip'] or '-')
+            for t in get_json(args.url, '/vxlan-vpc/tunnels', {'dpid': args.dpid}, 'tunnels')]
+    print(_table(rows, [('NAME', 'name'), ('OFPORT', 'ofport'), ('REMOTE_IP', 'remote'),
+                        ('HEALTH', 'health')]))
+    return 0
+
+
 def _run(func):
     def wrapped(args):
         try:
@@ -161,6 +169,8 @@ def register(subparsers):
         ('macs', cmd_macs, 'MACs learned into table 20, per VPC'),
         ('vpcs', cmd_vpcs, 'VPCs: VNI, local VLAN, tunnel ports flooded to'),
         ('switches', cmd_switches, 'connected br-tun switches'),
+        ('tunnels', cmd_tunnels, 'tunnel ports and their health from BFD: up, down, '
+                                 'no-bfd, or unknown while not read yet'),
     ]
     for name, func, help_text in specs:
         parser = subparsers.add_parser(name, help=help_text, description=help_text)
