@@ -128,7 +128,7 @@ class PortIs:
 @dataclass(frozen=True)
 class BfdIs:
     """The interface's BFD configuration holds ``bfd`` (or, with ``bfd`` empty, BFD is not
-    enabled). A missing port is made with it by the tunnel step before this one."""
+    enabled)."""
     name: str
     bridge: str
     bfd: Tuple[Tuple[str, str], ...] = ()
@@ -309,11 +309,10 @@ def tunnel_bfd(settings):
 
 def tunnel_step(settings, target, remote_ip, standalone_vni=None, tun_vlan=None):
     """The VXLAN port to ``remote_ip``, marked as ours (``external_ids:ryu-vxlan-vpc-remote``)
-    so that it is the only kind of tunnel we ever remove, made with BFD (``tunnel_bfd``).
-    Shared by bootstrap and the app."""
+    so that it is the only kind of tunnel we ever remove. Shared by bootstrap and the app;
+    ``tunnel_bfd_step`` follows it."""
     name = tunnel_port_name(remote_ip)
     opts = _tunnel_options(settings, remote_ip, standalone_vni)
-    bfd = tuple('bfd:%s=%s' % kv for kv in tunnel_bfd(settings))
     tag = ('--', 'set', 'port', name, 'tag=%d' % tun_vlan) if tun_vlan else ()
     return Step(
         'VXLAN port %s to %s%s' % (name, remote_ip, ' (key %#x, vlan %d)'
@@ -322,7 +321,7 @@ def tunnel_step(settings, target, remote_ip, standalone_vni=None, tun_vlan=None)
         target.vsctl('--', '--if-exists', 'del-port', settings.tun_bridge, name,
                      '--', 'add-port', settings.tun_bridge, name,
                      '--', 'set', 'interface', name, 'type=vxlan',
-                     *('options:%s=%s' % kv for kv in opts), *bfd,
+                     *('options:%s=%s' % kv for kv in opts),
                      '--', 'set', 'port', name, 'external_ids:%s=%s' % (TUNNEL_MARK, remote_ip),
                      *tag),
         PortIs(name, settings.tun_bridge, 'vxlan', tuple(opts), tun_vlan,
@@ -330,9 +329,10 @@ def tunnel_step(settings, target, remote_ip, standalone_vni=None, tun_vlan=None)
 
 
 def tunnel_bfd_step(settings, target, remote_ip):
-    """BFD as configured on an existing tunnel, in place: a tunnel made before BFD (or with
-    another interval) gets it without being replaced, so it keeps its ofport and the flows
-    and learned MACs behind it. Only the ``bfd`` keys we set are touched."""
+    """BFD on the tunnel as configured, set in place after ``tunnel_step``: a tunnel made
+    before BFD (or with another interval) gets it without being replaced, so it keeps its
+    ofport and the flows and learned MACs behind it. Only the ``bfd`` keys we set are
+    touched (the tunnel step checks the rest and would replace the port whole)."""
     name = tunnel_port_name(remote_ip)
     bfd = tunnel_bfd(settings)
     if bfd:

@@ -19,7 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..bootstrap.plan import stale_tunnels, tunnel_bfd_step, tunnel_removal_step, tunnel_step
+from ..bootstrap.plan import (stale_tunnels, tunnel_bfd, tunnel_bfd_step, tunnel_removal_step,
+                              tunnel_step)
 from ..model import DEAD_VLAN, TUNNEL_MARK, VLAN_MAX, VNI_MARK, tunnel_port_name
 
 
@@ -58,14 +59,16 @@ def tunnel_changes(settings, intent, ports, target):
         port = ports.get(tunnel_port_name(remote_ip))
         if port is not None and port.external_id(TUNNEL_MARK) is None:
             continue  # a namesake we did not make: left alone
-        if step.check(_Obs(ports)) is None:  # made whole, BFD included
+        bfd = tunnel_bfd_step(wanted_settings, target, remote_ip)
+        if step.check(_Obs(ports)) is None:
             changes.append(PortChange('tunnel to %s: %s' % (remote_ip, step.what),
                                       _vsctl_args(step)))
+            if not tunnel_bfd(settings):
+                continue  # made without BFD: nothing to turn off
+        elif bfd.check(_Obs(ports)) is not None:
             continue
-        bfd = tunnel_bfd_step(wanted_settings, target, remote_ip)
-        if bfd.check(_Obs(ports)) is None:
-            changes.append(PortChange('tunnel to %s: %s' % (remote_ip, bfd.what),
-                                      _vsctl_args(bfd)))
+        # In the same transaction as the port when it is made: it never runs without BFD.
+        changes.append(PortChange('tunnel to %s: %s' % (remote_ip, bfd.what), _vsctl_args(bfd)))
     wanted = {tunnel_port_name(ip) for ip in intent.remote_ips}
     for name in stale_tunnels(wanted_settings, ports):
         if name in wanted:

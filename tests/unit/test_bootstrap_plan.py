@@ -19,7 +19,7 @@ ovs-vsctl -- --may-exist add-br br-tun -- set bridge br-tun fail_mode=secure pro
 ovs-vsctl -- --may-exist add-br br-int -- set bridge br-int fail_mode=standalone datapath_type=netdev
 ovs-vsctl -- --may-exist add-port br-tun patch-int -- set interface patch-int type=patch options:peer=patch-tun
 ovs-vsctl -- --may-exist add-port br-int patch-tun -- set interface patch-tun type=patch options:peer=patch-int
-ovs-vsctl -- --if-exists del-port br-tun vxlan-ac150c08 -- add-port br-tun vxlan-ac150c08 -- set interface vxlan-ac150c08 type=vxlan options:remote_ip=172.21.12.8 options:local_ip=172.21.12.163 options:dst_port=4789 options:df_default=true options:in_key=flow options:out_key=flow bfd:enable=true bfd:min_rx=300 bfd:min_tx=300 -- set port vxlan-ac150c08 external_ids:ryu-vxlan-vpc-remote=172.21.12.8
+ovs-vsctl -- --if-exists del-port br-tun vxlan-ac150c08 -- add-port br-tun vxlan-ac150c08 -- set interface vxlan-ac150c08 type=vxlan options:remote_ip=172.21.12.8 options:local_ip=172.21.12.163 options:dst_port=4789 options:df_default=true options:in_key=flow options:out_key=flow -- set port vxlan-ac150c08 external_ids:ryu-vxlan-vpc-remote=172.21.12.8
 ovs-vsctl -- set interface vxlan-ac150c08 bfd:enable=true bfd:min_rx=300 bfd:min_tx=300
 ip link add qbr123 type bridge mcast_snooping 0
 ip link set qbr123 up

@@ -113,7 +113,9 @@ def apply(changes, ports):
 
 def test_missing_tunnels_are_created_marked_and_nothing_else_runs():
     changes = tunnel_changes(SETTINGS, intent(('172.21.12.9', '172.21.12.8')), {}, TARGET)
-    assert len(changes) == 2
+    assert len(changes) == 4    # each port, then BFD on it (one transaction for all)
+    assert changes[1].args == ('set', 'interface', 'vxlan-ac150c08', 'bfd:enable=true',
+                               'bfd:min_rx=300', 'bfd:min_tx=300')
     first = changes[0].args
     # One command each, joined with '--' by the caller: no leading '--' of its own.
     assert first[:4] == ('--if-exists', 'del-port', 'br-tun', 'vxlan-ac150c08')
@@ -121,7 +123,7 @@ def test_missing_tunnels_are_created_marked_and_nothing_else_runs():
     assert 'options:remote_ip=172.21.12.8' in first and 'options:local_ip=172.21.12.7' in first
     assert 'external_ids:%s=172.21.12.8' % TUNNEL_MARK in first
     assert not any(a.startswith('--db') or a == 'ovs-vsctl' for a in first)
-    assert 'external_ids:%s=172.21.12.9' % TUNNEL_MARK in changes[1].args
+    assert 'external_ids:%s=172.21.12.9' % TUNNEL_MARK in changes[2].args
     assert '172.21.12.8' in changes[0].what
 
 
@@ -166,7 +168,7 @@ def test_our_tunnel_with_other_options_is_replaced_whole():
     stale = tunnel('172.21.12.8', local_ip='172.21.12.99')   # our local_ip changed
     ports = by_name(stale)
     changes = tunnel_changes(SETTINGS, intent(('172.21.12.8',)), ports, TARGET)
-    assert len(changes) == 1 and changes[0].args[:4] == (
+    assert len(changes) == 2 and changes[0].args[:4] == (
         '--if-exists', 'del-port', 'br-tun', 'vxlan-ac150c08')
     assert apply(changes, ports) == by_name(tunnel('172.21.12.8'))
 
@@ -177,7 +179,8 @@ def test_our_tunnel_marked_for_another_remote_is_replaced_not_removed():
     odd = tunnel('172.21.12.8', mark_ip='172.21.12.50')
     ports = by_name(odd)
     changes = tunnel_changes(SETTINGS, intent(('172.21.12.8',)), ports, TARGET)
-    assert len(changes) == 1 and 'add-port' in changes[0].args   # no del-port after it
+    assert len(changes) == 2 and 'add-port' in changes[0].args   # no del-port after it
+    assert 'bfd:enable=true' in changes[1].args
     after = apply(changes, ports)
     assert after == by_name(tunnel('172.21.12.8'))
     assert tunnel_changes(SETTINGS, intent(('172.21.12.8',)), after, TARGET) == []
