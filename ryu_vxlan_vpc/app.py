@@ -31,7 +31,7 @@ from ryu.controller.handler import (CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DIS
 from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
-from . import config, listeners
+from . import config, listeners, tunnel_health
 from .core import intent as intents
 from .core.switches import Controller, plan_from
 from .flows.mods import DeleteStrict
@@ -138,6 +138,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         else:
             LOG.info('ryu_vxlan_vpc: local_ip=%s VPCs=%s from the config file (SIGHUP re-reads '
                      'vpcs and remote_ips)', self.settings.local_ip, _vpcs_text(file_intent))
+        hub.spawn(self.ports_agent.run_health, self._health_changed)  # BFD, both modes
         _tune_gc()
         hub.spawn(_report_stalls)
         # Also in registry mode: SIGHUP's default action would end the process.
@@ -182,7 +183,23 @@ class VxlanVpcApp(app_manager.RyuApp):
         self._intent_changed(intent)
         self.ports_agent.apply_tunnels(intent)
 
+    def _health_changed(self, health):
+        """A tunnel's BFD health changed: with l2population its flood lists follow."""
+        for dpid in self.core.set_tunnel_health(health):
+            switch = self.switches.get(dpid)
+            if switch is not None:
+                self._request_sync(switch)
+
     # --- what REST and tests ask -----------------------------------------------------
+    def tunnel_health(self):
+        """{tunnel port name: 'up' | 'down' | 'no-bfd'} from the last BFD reading; a
+        tunnel not read yet is absent."""
+        return tunnel_health.health_map(self.ports_agent.tunnels)
+
+    def tunnel_bfd_status(self):
+        """{tunnel port name: OVS's bfd_status map} from the last reading ({} without BFD)."""
+        return {name: dict(t.status) for name, t in self.ports_agent.tunnels.items()}
+
     def br_tun_switches(self):
         return [sw for sw in self.switches.values() if self.core.is_br_tun(sw.dpid)]
 

@@ -20,6 +20,10 @@ from .model import (MAX_IFNAME, TUNNEL_PREFIX, VLAN_MAX, VNI_MAX, VmPort, Vpc,  
 from .registry.records import address_problem
 
 GROUP = 'vxlan_vpc'
+# 3 x 300 ms: a dead peer shows down in about a second (OVS's own default, min_rx 1000 ms,
+# would take 3 s before our 1 s poll even looks).
+BFD_INTERVAL_MS = 300
+BFD_INTERVAL_RANGE = (10, 60000)   # below 10 ms userspace OVS spends its time on BFD
 
 OPTS = [
     cfg.StrOpt('local_ip', help="This node's VTEP IPv4 address (the tunnels' local_ip)."),
@@ -70,6 +74,12 @@ OPTS = [
                 help='Answer ARP requests for remote ports\' IPs on this node (table 21) '
                      'instead of flooding them. Needs etcd_endpoints; default: on with '
                      'the registry.'),
+    cfg.IntOpt('bfd_interval_ms', default=BFD_INTERVAL_MS,
+               help='BFD on our VXLAN tunnels (bfd:enable=true): the interval in ms at which '
+                    'each side sends and expects BFD control messages (bfd:min_rx and '
+                    'bfd:min_tx). A tunnel whose peer stops answering shows down after '
+                    '3 intervals and, with l2_population, leaves the flood lists until it '
+                    'is back. 0 turns BFD off (tunnel health "no-bfd").'),
     cfg.FloatOpt('resync_interval', default=30.0,
                  help='Seconds between two audits of br-tun that restore our flows deleted '
                       'or changed behind our back (drift repair); 0 turns the audit off.'),
@@ -158,6 +168,7 @@ class Settings:
     ovsdb_connection: str = 'unix:/var/run/openvswitch/db.sock'
     ovsdb_poll_interval: float = 1.0
     resync_interval: float = 30.0          # seconds between drift audits; 0: none
+    bfd_interval_ms: int = BFD_INTERVAL_MS  # BFD min_rx/min_tx of our tunnels; 0: no BFD
     l2_population: bool = False            # flood lists and unicast from the registry
     arp_responder: bool = False            # ARP answered from the registry (table 21)
 
@@ -362,6 +373,7 @@ def _settings_from(conf):
         datapath_type=group.datapath_type,
         vm_ports=_vm_ports(group.vm_ports, vpcs),
         resync_interval=_resync_interval(group.resync_interval),
+        bfd_interval_ms=_bfd_interval(group.bfd_interval_ms),
         **_registry_options(group),
     )
 
@@ -369,6 +381,14 @@ def _settings_from(conf):
 def _resync_interval(value):
     if value != 0 and not 1 <= value <= 86400:
         raise ConfigError('resync_interval', value, 'must be 0 (no audit) or 1..86400 seconds')
+    return value
+
+
+def _bfd_interval(value):
+    low, high = BFD_INTERVAL_RANGE
+    if value != 0 and not low <= value <= high:
+        raise ConfigError('bfd_interval_ms', str(value), 'must be 0 (no BFD) or %d..%d ms'
+                          % (low, high))
     return value
 
 

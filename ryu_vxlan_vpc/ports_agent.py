@@ -10,6 +10,9 @@ the registry). In registry mode it:
    port that shows up after its record is bound at once, and one without a record is
    parked on the dead VLAN.
 While etcd is unreachable the last intent stays applied: nothing is changed.
+
+In both modes it also reads our tunnels' BFD status every ``HEALTH_INTERVAL`` (the pure
+part is ``tunnel_health``) and tells the app when a tunnel's health changes.
 """
 import logging
 import time
@@ -17,8 +20,9 @@ import time
 from eventlet import tpool
 from ryu.lib import hub
 
-from . import shell
+from . import shell, tunnel_health
 from .bootstrap.execute import read_ovs
+from .config import one_line
 from .bootstrap.plan import Target
 from .core import intent as intents
 from .core.ports import recovered_vlans, tunnel_changes, vm_port_changes
@@ -27,6 +31,9 @@ LOG = logging.getLogger('ryu_vxlan_vpc.ports')
 RETRY_DELAYS = (0.5, 1, 2, 5, 10)
 VSCTL_TIMEOUT = 30
 WATCH_IDLE = 1.0   # seconds of a quiet watch stream before it is re-opened
+HEALTH_INTERVAL = 1.0  # seconds between two readings of the tunnels' BFD status
+HEALTH_TIMEOUT = 5     # seconds ovs-vsctl may take to answer one
+LOGGED_CHANGES = 20    # health changes of one reading logged one by one; then a count
 
 
 class PortsAgent:
@@ -43,6 +50,8 @@ class PortsAgent:
         # the fleet view: the whole fleet, not only what this node's intent takes from it.
         self.fleet = None
         self.fleet_revision = None
+        self.tunnels = {}             # port name -> tunnel_health.TunnelBfd, last reading
+        self.health_error = None
 
     @property
     def target(self):
@@ -122,6 +131,52 @@ class PortsAgent:
                               'is', self.settings.ovsdb_connection, exc)
                 time.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
                 failures += 1
+
+    # --- tunnel health (both modes) -------------------------------------------------------
+    def run_health(self, on_change, interval=HEALTH_INTERVAL):
+        """Read the tunnels' BFD status forever; ``on_change({name: health})`` after each
+        reading that changed a tunnel's health. ovs-vsctl runs as a green subprocess (the
+        event loop goes on meanwhile) and its answer is one small JSON table."""
+        while True:
+            self.read_health(on_change)
+            hub.sleep(interval)
+
+    def read_health(self, on_change):
+        argv = list(self.target.vsctl('--timeout=%d' % HEALTH_TIMEOUT,
+                                      *tunnel_health.read_args()))
+        try:
+            tunnels = tunnel_health.parse(shell.run(argv, timeout=HEALTH_TIMEOUT + 2).stdout)
+        except (shell.CommandError, ValueError, KeyError, TypeError) as exc:
+            if str(exc) != self.health_error:
+                LOG.error('OVSDB %s: cannot read the tunnels\' BFD status (%s); their health '
+                          'is unknown until it can', self.settings.ovsdb_connection,
+                          one_line(exc))
+            self.health_error = str(exc)
+            # Unknown, not the last reading: a stale "down" would keep a tunnel out of the
+            # flood lists (and a stale "up" lie to REST and metrics).
+            changed, self.tunnels = bool(self.tunnels), {}
+            if changed:
+                self._health_changed(on_change)
+            return
+        if self.health_error is not None:
+            LOG.info('OVSDB %s: tunnels\' BFD status readable again',
+                     self.settings.ovsdb_connection)
+            self.health_error = None
+        before, self.tunnels = self.tunnels, tunnels
+        lines = tunnel_health.changes(before, tunnels)
+        for i, line in enumerate(lines):
+            LOG.log(logging.INFO if i < LOGGED_CHANGES else logging.DEBUG, '%s', line)
+        if len(lines) > LOGGED_CHANGES:
+            LOG.info('... and %d more tunnel health changes (logged at debug level)',
+                     len(lines) - LOGGED_CHANGES)
+        if lines:
+            self._health_changed(on_change)
+
+    def _health_changed(self, on_change):
+        try:
+            on_change(tunnel_health.health_map(self.tunnels))
+        except Exception:  # the readings go on; the next change tries again
+            LOG.exception('applying the tunnels\' health failed')
 
     # --- file mode -----------------------------------------------------------------------
     def apply_tunnels(self, intent):

@@ -126,6 +126,24 @@ class PortIs:
 
 
 @dataclass(frozen=True)
+class BfdIs:
+    """The interface's BFD configuration holds ``bfd`` (or, with ``bfd`` empty, BFD is not
+    enabled)."""
+    name: str
+    bridge: str
+    bfd: Tuple[Tuple[str, str], ...] = ()
+
+    def __call__(self, obs):
+        p = obs.ports.get(self.name)
+        if p is None or p.bridge != self.bridge:
+            return None
+        have = dict(p.bfd)
+        if self.bfd:
+            return 'already as wanted' if set(self.bfd) <= set(have.items()) else None
+        return 'already as wanted' if have.get('enable') != 'true' else None
+
+
+@dataclass(frozen=True)
 class LinkIs:
     netns: Optional[str]
     name: str
@@ -280,9 +298,19 @@ def _tunnel_options(settings, remote_ip, standalone_vni):
     return opts
 
 
+def tunnel_bfd(settings):
+    """The Interface ``bfd`` map of our tunnels: BFD on, both directions at the configured
+    interval (OVS then signals a fault after 3 missed messages); () when it is off."""
+    if not settings.bfd_interval_ms:
+        return ()
+    interval = str(settings.bfd_interval_ms)
+    return (('enable', 'true'), ('min_rx', interval), ('min_tx', interval))
+
+
 def tunnel_step(settings, target, remote_ip, standalone_vni=None, tun_vlan=None):
     """The VXLAN port to ``remote_ip``, marked as ours (``external_ids:ryu-vxlan-vpc-remote``)
-    so that it is the only kind of tunnel we ever remove. Shared by bootstrap and the app."""
+    so that it is the only kind of tunnel we ever remove. Shared by bootstrap and the app;
+    ``tunnel_bfd_step`` follows it."""
     name = tunnel_port_name(remote_ip)
     opts = _tunnel_options(settings, remote_ip, standalone_vni)
     tag = ('--', 'set', 'port', name, 'tag=%d' % tun_vlan) if tun_vlan else ()
@@ -298,6 +326,22 @@ def tunnel_step(settings, target, remote_ip, standalone_vni=None, tun_vlan=None)
                      *tag),
         PortIs(name, settings.tun_bridge, 'vxlan', tuple(opts), tun_vlan,
                ((TUNNEL_MARK, remote_ip),)))
+
+
+def tunnel_bfd_step(settings, target, remote_ip):
+    """BFD on the tunnel as configured, set in place after ``tunnel_step``: a tunnel made
+    before BFD (or with another interval) gets it without being replaced, so it keeps its
+    ofport and the flows and learned MACs behind it. Only the ``bfd`` keys we set are
+    touched (the tunnel step checks the rest and would replace the port whole)."""
+    name = tunnel_port_name(remote_ip)
+    bfd = tunnel_bfd(settings)
+    if bfd:
+        what = 'BFD on %s, every %d ms' % (name, settings.bfd_interval_ms)
+        argv = target.vsctl('--', 'set', 'interface', name, *('bfd:%s=%s' % kv for kv in bfd))
+    else:
+        what = 'BFD off on %s (bfd_interval_ms = 0)' % name
+        argv = target.vsctl('--', 'remove', 'interface', name, 'bfd', 'enable')
+    return Step(what, argv, BfdIs(name, settings.tun_bridge, bfd))
 
 
 def tunnel_removal_step(settings, target, name):
@@ -428,8 +472,9 @@ def plan_bootstrap(settings, target=Target(), standalone_vni=None, remove_tunnel
                'type=patch', 'options:peer=' + peer),
             PortIs(port, bridge, 'patch', (('peer', peer),))))
 
-    steps += [tunnel_step(s, target, remote_ip, standalone_vni, tun_vlan)
-              for remote_ip in s.remote_ips]
+    for remote_ip in s.remote_ips:
+        steps += [tunnel_step(s, target, remote_ip, standalone_vni, tun_vlan),
+                  tunnel_bfd_step(s, target, remote_ip)]
     steps += [tunnel_removal_step(s, target, name) for name in remove_tunnels]
 
     for vm in s.vm_ports:

@@ -33,6 +33,7 @@ class OvsPort:
     ofport: Optional[int] = None          # of the interface: None until OVS assigns one,
                                           # -1 when it failed to make the port
     error: Optional[str] = None           # of the interface: OVS's own words when it failed
+    bfd: Tuple[Tuple[str, str], ...] = ()  # of the interface: its BFD configuration
 
     def external_id(self, key):
         return dict(self.external_ids).get(key)
@@ -100,7 +101,7 @@ def _rows(table_json):
 OVS_TABLES = (
     ('Bridge', '_uuid,name,fail_mode,protocols,datapath_type,controller,ports,datapath_id'),
     ('Port', '_uuid,name,tag,interfaces,external_ids,other_config'),
-    ('Interface', '_uuid,name,type,options,external_ids,ofport,error'),
+    ('Interface', '_uuid,name,type,options,external_ids,ofport,error,bfd'),
     ('Controller', '_uuid,target,connection_mode'),
 )
 
@@ -147,7 +148,8 @@ def parse_ovs(text):
             external_ids=_items(p.get('external_ids')),
             other_config=_items(p.get('other_config')),
             iface_external_ids=_items(iface.get('external_ids')),
-            ofport=ofport[0] if ofport else None, error=_optional(iface.get('error', [])))
+            ofport=ofport[0] if ofport else None, error=_optional(iface.get('error', [])),
+            bfd=_items(iface.get('bfd')))
     return out_bridges, out_ports
 
 

@@ -6,7 +6,8 @@ the app runs them all in one ovs-vsctl transaction.
 
 - Tunnels: one ``vxlan-<8 hex>`` port per remote VTEP, made by bootstrap's own step and
   marked ``external_ids:ryu-vxlan-vpc-remote``; only marked ports are ever removed, so a
-  foreign ``vxlan-*`` port survives everything.
+  foreign ``vxlan-*`` port survives everything. Ours carry BFD as ``bfd_interval_ms``
+  says; one made before (or with another interval) is set in place, keeping its ofport.
 - VM ports: a br-int port whose Interface has ``external_ids:iface-id`` is tagged with its
   VPC's local VLAN while the registry binds it, and parked on the dead VLAN 4095 otherwise
   (before its record arrives, and after its VPC or record goes), as Neutron's agent does.
@@ -18,7 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
-from ..bootstrap.plan import stale_tunnels, tunnel_removal_step, tunnel_step
+from ..bootstrap.plan import (stale_tunnels, tunnel_bfd, tunnel_bfd_step, tunnel_removal_step,
+                              tunnel_step)
 from ..model import DEAD_VLAN, TUNNEL_MARK, VLAN_MAX, VNI_MARK, tunnel_port_name
 
 
@@ -57,9 +59,16 @@ def tunnel_changes(settings, intent, ports, target):
         port = ports.get(tunnel_port_name(remote_ip))
         if port is not None and port.external_id(TUNNEL_MARK) is None:
             continue  # a namesake we did not make: left alone
+        bfd = tunnel_bfd_step(wanted_settings, target, remote_ip)
         if step.check(_Obs(ports)) is None:
             changes.append(PortChange('tunnel to %s: %s' % (remote_ip, step.what),
                                       _vsctl_args(step)))
+            if not tunnel_bfd(settings):
+                continue  # made without BFD: nothing to turn off
+        elif bfd.check(_Obs(ports)) is not None:
+            continue
+        # In the same transaction as the port when it is made: it never runs without BFD.
+        changes.append(PortChange('tunnel to %s: %s' % (remote_ip, bfd.what), _vsctl_args(bfd)))
     wanted = {tunnel_port_name(ip) for ip in intent.remote_ips}
     for name in stale_tunnels(wanted_settings, ports):
         if name in wanted:

@@ -1,11 +1,13 @@
 """Which connected switch is br-tun, which of its ports are tunnels, and what a sync of it
-sends. Pure bookkeeping: the app feeds it switch events and sends what it returns."""
+sends. Pure bookkeeping: the app feeds it switch events and tunnel health (BFD, by port
+name) and sends what it returns."""
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Optional
 
 from ..model import TUNNEL_PREFIX, tunnel_port_name
 from ..pipeline import br_tun
 from ..pipeline.sync import plan_sync
+from ..tunnel_health import DOWN
 
 
 @dataclass
@@ -36,6 +38,7 @@ class Controller:
         self.settings = settings
         self.intent = intent
         self.switches = {}  # dpid -> SwitchView
+        self.health = {}    # tunnel port name -> 'up' | 'down' | 'no-bfd', as last read
 
     # --- decisions -------------------------------------------------------------------
     def is_br_tun(self, dpid):
@@ -85,12 +88,30 @@ class Controller:
             return []  # tunnels change flows only once OVS has made the ports
         return self.br_tun_dpids()
 
+    def set_tunnel_health(self, health):
+        """The tunnels' health read anew ({port name: health}). Returns the br-tun dpids
+        whose flows it changes: with l2population a tunnel going down leaves the flood
+        lists and one coming back returns; otherwise health changes no flow."""
+        before = {d: self.down_ofports(self.switches[d]) for d in self.br_tun_dpids()}
+        self.health = dict(health)
+        return [d for d, down in before.items()
+                if self.wants_sync(d) and self.down_ofports(self.switches[d]) != down]
+
+    def down_ofports(self, view):
+        """The ofports of ``view``'s tunnels that BFD reports down (none without
+        l2population: the file's pipeline floods to every tunnel, as the article does)."""
+        if not self.settings.l2_population:
+            return ()
+        return tuple(sorted(no for name, no in view.tunnel_ports().items()
+                            if self.health.get(name) == DOWN))
+
     # --- flows -----------------------------------------------------------------------
     def state_of(self, dpid):
         view = self.switches[dpid]
         return br_tun.BrTunState.of(self.settings, view.ports[self.settings.patch_int_port],
                                     view.tunnel_ports().values(), vpcs=self.intent.vpcs,
-                                    remote_ports=self._routes(view))
+                                    remote_ports=self._routes(view),
+                                    down_tunnels=self.down_ofports(view))
 
     def _routes(self, view):
         """The intent's remote ports behind tunnels OVS has made (the others wait for

@@ -233,11 +233,12 @@ class Lab:
         os.makedirs(node_dir, exist_ok=True)
         path = os.path.join(node_dir, CONF_NAME)
         rundir = os.path.join(node_dir, 'ovs')
-        s = node.settings
+        # The node's own OVSDB in both modes: tunnels and VM ports (registry), the
+        # tunnels' BFD health and SIGHUP's tunnel changes (static) are read and made there.
+        s = dataclasses.replace(node.settings, ovsdb_connection='unix:%s/db.sock' % rundir)
         if registry:
             s = dataclasses.replace(s, remote_ips=(), vpcs=(), vm_ports=(),
-                                    etcd_endpoints=(runtime.ETCD_ENDPOINT,),
-                                    ovsdb_connection='unix:%s/db.sock' % rundir)
+                                    etcd_endpoints=(runtime.ETCD_ENDPOINT,))
             what = 'VPCs, nodes and VM ports from the lab\'s etcd registry'
         else:
             what = 'remote_ips for a %d-node mesh' % count

@@ -6,7 +6,9 @@ in table order. Nothing here talks to a switch; ``ryu_vxlan_vpc.app`` ships the 
 With ``l2_population`` the registry's remote ports decide each VPC's flood list (only the
 tunnels to nodes hosting one of its ports) and get unicast entries in table 20 (Neutron's
 ``install_unicast_to_tun``); with ``arp_responder`` table 21 answers ARP requests for
-their IPs in place (Neutron's ``install_arp_responder``).
+their IPs in place (Neutron's ``install_arp_responder``). With l2population a tunnel
+whose BFD session is down (``down_tunnels``) leaves the flood lists until it is back:
+copies sent into it would be lost anyway.
 """
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -60,17 +62,21 @@ class BrTunState:
     l2_population: bool = False
     arp_responder: bool = False
     remote_ports: Tuple[RemoteRoute, ...] = ()   # only read with the two options above
+    down_tunnels: Tuple[int, ...] = ()   # ofports whose BFD says down (l2population only)
 
     def __post_init__(self):
         # Order-free: the same ports in another order are the same state.
         object.__setattr__(self, 'tunnel_ofports', tuple(sorted(set(self.tunnel_ofports))))
+        object.__setattr__(self, 'down_tunnels', tuple(sorted(set(self.down_tunnels))))
         object.__setattr__(self, 'remote_ports', tuple(sorted(
             set(self.remote_ports), key=lambda r: (r.vni, r.mac, r.ofport, r.ip or ''))))
 
     @classmethod
-    def of(cls, settings, patch_int_ofport, tunnel_ofports, vpcs=None, remote_ports=()):
+    def of(cls, settings, patch_int_ofport, tunnel_ofports, vpcs=None, remote_ports=(),
+           down_tunnels=()):
         """The state of a node configured by ``settings`` with these port numbers; ``vpcs``
-        and ``remote_ports`` when the intent comes from the registry."""
+        and ``remote_ports`` when the intent comes from the registry; ``down_tunnels``
+        the tunnels BFD reports down."""
         return cls(patch_int_ofport=patch_int_ofport, tunnel_ofports=tuple(tunnel_ofports),
                    vpcs=settings.vpcs if vpcs is None else tuple(vpcs),
                    flow_cookie=settings.flow_cookie,
@@ -78,14 +84,17 @@ class BrTunState:
                    learn_hard_timeout=settings.learn_hard_timeout,
                    l2_population=settings.l2_population,
                    arp_responder=settings.arp_responder,
-                   remote_ports=tuple(remote_ports))
+                   remote_ports=tuple(remote_ports), down_tunnels=tuple(down_tunnels))
 
     def flood_ofports(self, vni):
         """The tunnels a VPC floods to: all, or with l2population the ones to nodes that
-        host a port of it."""
+        host a port of it, less those BFD reports down. (Without l2population the
+        article's pipeline stays as it is.)"""
         if not self.l2_population:
             return self.tunnel_ofports
-        return tuple(sorted({r.ofport for r in self.remote_ports if r.vni == vni}))
+        down = set(self.down_tunnels)
+        return tuple(sorted({r.ofport for r in self.remote_ports
+                             if r.vni == vni and r.ofport not in down}))
 
     def routes(self):
         """Remote ports of this node's VPCs, as (VPC, route); a MAC (or an IP) claimed by

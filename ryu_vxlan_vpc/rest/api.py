@@ -139,7 +139,8 @@ class VxlanVpcRest(ControllerBase):
         out = []
         for sw in self._switches(params):
             count = sum(map(len, self._parts(sw, cookie=self.app.settings.flow_cookie)))
-            out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count))
+            out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count,
+                                         self.app.tunnel_health()))
         return _json({'switches': out})
 
     @route('vxlan_vpc_flows', PREFIX + '/flows', methods=['GET'])
@@ -212,6 +213,16 @@ def _ofport_names(switch):
     return {no: name for name, no in switch.ports.items()}
 
 
+    @route('vxlan_vpc_tunnels', PREFIX + '/tunnels', methods=['GET'])
+    @handles_errors
+    def tunnels(self, req, **_):
+        params = _params(req, {'dpid'})
+        health, bfd = self.app.tunnel_health(), self.app.tunnel_bfd_status()
+        return _json({'tunnels': [views.tunnel_view(sw.dpid, name, ofport, health, bfd)
+                                  for sw in self._switches(params)
+                                  for name, ofport in sorted(sw.tunnel_ports().items())]})
+
+
 class NotFound(ControllerBase):
     """Registered after VxlanVpcRest: anything else under /vxlan-vpc/ gets a JSON error."""
 
@@ -219,7 +230,7 @@ class NotFound(ControllerBase):
     @handles_errors
     def not_found(self, req, **_):
         known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs',
-                                                '/tables', '/fleet', '/trace', '/ui/'))
+                                                '/tables', '/tunnels', '/fleet', '/trace', '/ui/'))
         try:
             path = req.path
         except UnicodeDecodeError:

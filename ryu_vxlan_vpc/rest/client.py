@@ -1,4 +1,4 @@
-"""``ryu-vxlan-vpc flows|macs|vpcs|switches|trace``: the REST API from a shell.
+"""``ryu-vxlan-vpc flows|macs|vpcs|switches|tunnels|trace``: the REST API from a shell.
 
 ``flows`` prints exactly what ``GET /vxlan-vpc/flows?format=text`` returns, i.e. lines in
 ``ovs-ofctl dump-flows`` syntax. The others print small tables. Exit status: 0 on
@@ -147,6 +147,13 @@ def cmd_trace(args):
     for hop in answer['beyond']:
         print('  then %s' % hop['text'])
     print('verdict: %s' % answer['verdict']['text'])
+
+
+def cmd_tunnels(args):
+    rows = [dict(t, remote=t['remote_ip'] or '-')
+            for t in get_json(args.url, '/vxlan-vpc/tunnels', {'dpid': args.dpid}, 'tunnels')]
+    print(_table(rows, [('NAME', 'name'), ('OFPORT', 'ofport'), ('REMOTE_IP', 'remote'),
+                        ('HEALTH', 'health')]))
     return 0
 
 
@@ -198,6 +205,8 @@ def register(subparsers):
         ('macs', cmd_macs, 'MACs learned into table 20, per VPC'),
         ('vpcs', cmd_vpcs, 'VPCs: VNI, local VLAN, tunnel ports flooded to'),
         ('switches', cmd_switches, 'connected br-tun switches'),
+        ('tunnels', cmd_tunnels, 'tunnel ports and their health from BFD: up, down, '
+                                 'no-bfd, or unknown while not read yet'),
     ]
     for name, func, help_text in specs:
         parser = subparsers.add_parser(name, help=help_text, description=help_text)

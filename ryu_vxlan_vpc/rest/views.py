@@ -4,6 +4,7 @@ from ..flows import model as m
 from ..flows import text
 from ..pipeline import tables
 from ..pipeline.learned import output_port
+from ..tunnel_health import UNKNOWN
 from .params import dpid_text
 
 
@@ -11,13 +12,22 @@ def port_view(name, ofport):
     return {'name': name, 'ofport': ofport, 'remote_ip': remote_ip_of_port(name)}
 
 
-def switch_view(switch, settings, vpcs, flow_count):
+def tunnel_view(dpid, name, ofport, health, bfd_status):
+    """A tunnel port with its BFD health ('up', 'down', 'no-bfd'; 'unknown' while not read)
+    and OVS's raw bfd_status (None while not read or without BFD)."""
+    return dict(port_view(name, ofport), dpid=dpid_text(dpid),
+                health=health.get(name, UNKNOWN), bfd=bfd_status.get(name) or None)
+
+
+def switch_view(switch, settings, vpcs, flow_count, health=None):
     patch = settings.patch_int_port
+    health = health or {}
     return {
         'dpid': dpid_text(switch.dpid),
         'bridge': settings.tun_bridge,
         'patch_port': {'name': patch, 'ofport': switch.ports.get(patch)},
-        'tunnel_ports': [port_view(n, p) for n, p in sorted(switch.tunnel_ports().items())],
+        'tunnel_ports': [dict(port_view(n, p), health=health.get(n, UNKNOWN))
+                         for n, p in sorted(switch.tunnel_ports().items())],
         'vpcs': [vpc_key(v) for v in vpcs],
         'flows_installed': flow_count,
         # What the last sync did and where its time went (None before the first one).

@@ -20,7 +20,8 @@ TUNNEL = 'vxlan-ac150c08'              # remote VTEP 172.21.12.8 in 8 hex digits
 CONTROLLER = 'tcp:127.0.0.1:6653'      # not the default 6633: it must come from the config
 OPTIONS = {'remote_ip': '172.21.12.8', 'local_ip': '172.21.12.163', 'dst_port': '4789',
            'df_default': 'true'}
-BOOTSTRAP_STEPS = 26   # 2 bridges, 2 patch ports, 1 tunnel, 7 per VM port, 7 for the VM netns
+BOOTSTRAP_STEPS = 27   # 2 bridges, 2 patch ports, 1 tunnel + its BFD, 7 per VM port, 7 for the
+                       # VM netns
 # The last line of a bootstrap that OVS carried out: 2 bridges, 2 patch ports, 1 tunnel, 2 VMs.
 READ_BACK = 'read back: 7 bridges and interfaces, each with an OpenFlow port'
 TEARDOWN_STEPS = 13    # 3 per VM port, 2 for the VM netns, 1 tunnel, 2 patch ports, 2 bridges
@@ -130,6 +131,8 @@ def test_dry_run_prints_the_plan_and_changes_nothing(node, vm_ns, tmp_path):
                     'options:in_key=flow', 'options:out_key=flow',
                     '--', 'set', 'port', TUNNEL,
                     'external_ids:ryu-vxlan-vpc-remote=172.21.12.8'] in plan
+    assert vsctl + ['set', 'interface', TUNNEL, 'bfd:enable=true', 'bfd:min_rx=300',
+                    'bfd:min_tx=300'] in plan
     assert ['ip', 'netns', 'add', vm_ns] in plan
     assert ['ip', '-n', vm_ns, 'addr', 'add', '192.168.10.11/24', 'dev', 'eth0'] in plan
     assert len(plan) == BOOTSTRAP_STEPS
@@ -157,6 +160,8 @@ def test_bootstrap_builds_the_articles_node(node, vm_ns, tmp_path):
         OPTIONS, in_key='flow', out_key='flow')}
     assert [(int_['ports'][p]['tag'], int_['ports'][p]['type'], int_['ports'][p]['error'])
             for p in ('qvo123', 'qvo456')] == [('12', '""', '[]'), ('13', '""', '[]')]
+    assert node.vsctl('get', 'interface', TUNNEL, 'bfd').strip() == \
+        '{enable="true", min_rx="300", min_tx="300"}'
 
     ns = node.netns
     for vm in ('123', '456'):

@@ -20,6 +20,7 @@ ovs-vsctl -- --may-exist add-br br-int -- set bridge br-int fail_mode=standalone
 ovs-vsctl -- --may-exist add-port br-tun patch-int -- set interface patch-int type=patch options:peer=patch-tun
 ovs-vsctl -- --may-exist add-port br-int patch-tun -- set interface patch-tun type=patch options:peer=patch-int
 ovs-vsctl -- --if-exists del-port br-tun vxlan-ac150c08 -- add-port br-tun vxlan-ac150c08 -- set interface vxlan-ac150c08 type=vxlan options:remote_ip=172.21.12.8 options:local_ip=172.21.12.163 options:dst_port=4789 options:df_default=true options:in_key=flow options:out_key=flow -- set port vxlan-ac150c08 external_ids:ryu-vxlan-vpc-remote=172.21.12.8
+ovs-vsctl -- set interface vxlan-ac150c08 bfd:enable=true bfd:min_rx=300 bfd:min_tx=300
 ip link add qbr123 type bridge mcast_snooping 0
 ip link set qbr123 up
 ip link add qvo123 type veth peer name qvb123
@@ -41,6 +42,7 @@ TUN_OPTS = (('df_default', 'true'), ('dst_port', '4789'), ('in_key', 'flow'),
 
 
 MARK = (('ryu-vxlan-vpc-remote', '172.21.12.8'),)
+BFD = (('enable', 'true'), ('min_rx', '300'), ('min_tx', '300'))
 
 
 def finished_c1(netns=None):
@@ -58,7 +60,7 @@ def finished_c1(netns=None):
             'patch-int': OvsPort('patch-int', 'br-tun', None, 'patch', (('peer', 'patch-tun'),)),
             'patch-tun': OvsPort('patch-tun', 'br-int', None, 'patch', (('peer', 'patch-int'),)),
             'vxlan-ac150c08': OvsPort('vxlan-ac150c08', 'br-tun', None, 'vxlan', TUN_OPTS,
-                                      external_ids=MARK),
+                                      external_ids=MARK, bfd=BFD),
             'qvo123': OvsPort('qvo123', 'br-int', 12)},
         links={
             netns: {'lo': Link('lo', '', True),
@@ -149,7 +151,7 @@ def test_standalone_check_is_the_articles_underlay_test():
     normal = finished_c1()
     assert br_tun.check(normal) is None and plan.steps[4].check(normal) is None
     # VM ports are the same in both modes.
-    assert lines(plan)[5:] == C1_COMMANDS[5:]
+    assert lines(plan)[5:] == C1_COMMANDS[5:]  # the BFD step, then the VM ports
     with pytest.raises(P.PlanError, match='0x23'):
         P.plan_bootstrap(C1, standalone_vni=0x23)
 
@@ -319,7 +321,7 @@ def test_apply_runs_every_step_of_a_fresh_node_in_order():
     result = execute.apply(P.plan_bootstrap(C1), P.Target(), out=out.append, run=node)
     assert [shlex.join(a) for a in node.ran] == C1_COMMANDS
     assert result.ran == len(C1_COMMANDS)
-    assert out[-1] == 'bootstrap: 19 steps: 19 run, 0 already done'
+    assert out[-1] == 'bootstrap: 20 steps: 20 run, 0 already done'
 
 
 def test_apply_stops_at_the_first_failing_command():

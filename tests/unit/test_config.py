@@ -73,6 +73,10 @@ def test_vni_decimal_or_hex(tmp_path):
     # Typed options: oslo's own error, re-worded to name the option and the written value.
     ('vxlan_udp_port', 'abc', 'abc'),
     ('learn_hard_timeout', '5x', '5x'),
+    ('bfd_interval_ms', 'fast', 'fast'),
+    ('bfd_interval_ms', '5', '5'),
+    ('bfd_interval_ms', '-300', '-300'),
+    ('bfd_interval_ms', '60001', '60001'),
 ])
 def test_bad_values_name_option_and_value(tmp_path, option, value, quoted):
     with pytest.raises(config.ConfigError) as err:
@@ -81,6 +85,15 @@ def test_bad_values_name_option_and_value(tmp_path, option, value, quoted):
     path = str(tmp_path / 'node.conf')
     assert message.startswith('config file %r: [vxlan_vpc] %s = ' % (path, option)), message
     assert repr(quoted) in message, message
+
+
+def test_bfd_interval_defaults_to_300_ms_and_0_turns_bfd_off(tmp_path):
+    assert load(tmp_path).bfd_interval_ms == 300
+    assert load(tmp_path, bfd_interval_ms='0').bfd_interval_ms == 0
+    assert load(tmp_path, bfd_interval_ms='1000').bfd_interval_ms == 1000
+    with pytest.raises(config.ConfigError, match=r"bfd_interval_ms = '5': must be 0 \(no BFD\) "
+                                                 r"or 10\.\.60000 ms"):
+        load(tmp_path, bfd_interval_ms='5')
 
 
 def test_local_ip_required(tmp_path):

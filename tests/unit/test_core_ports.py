@@ -1,4 +1,6 @@
 """OVSDB changes for a node's intent: tunnel ports and VM port tags, on hand-built ports."""
+import dataclasses
+
 from ryu_vxlan_vpc.bootstrap.plan import Target
 from ryu_vxlan_vpc.bootstrap.state import OvsPort
 from ryu_vxlan_vpc.config import Settings
@@ -12,13 +14,18 @@ TARGET = Target(db='unix:/run/ovs/db.sock')
 MAC = 'fa:16:3e:00:00:01'
 
 
-def tunnel(remote_ip, mark=True, local_ip=LOCAL_IP, bridge='br-tun', name=None, mark_ip=None):
+BFD = (('enable', 'true'), ('min_rx', '300'), ('min_tx', '300'))
+
+
+def tunnel(remote_ip, mark=True, local_ip=LOCAL_IP, bridge='br-tun', name=None, mark_ip=None,
+           bfd=BFD):
     """A VXLAN port as our tunnel step makes it (or a variant of it)."""
     opts = [('remote_ip', remote_ip), ('local_ip', local_ip), ('dst_port', '4789'),
             ('df_default', 'true'), ('in_key', 'flow'), ('out_key', 'flow')]
     return OvsPort(name or tunnel_port_name(remote_ip), bridge, type='vxlan',
                    options=tuple(sorted(opts)),
-                   external_ids=((TUNNEL_MARK, mark_ip or remote_ip),) if mark else ())
+                   external_ids=((TUNNEL_MARK, mark_ip or remote_ip),) if mark else (),
+                   bfd=bfd)
 
 
 def vm(name, iface_id, tag=None, vni=None, bridge='br-int'):
@@ -55,11 +62,20 @@ def run(args, ports):
             assert cmd[2] not in ports, 'add-port of an existing port %s' % cmd[2]
             ports[cmd[2]] = OvsPort(cmd[2], cmd[1])
         elif cmd[:2] == ['set', 'interface']:
+            # As OVSDB does: a key of a map column is set, the map's other keys stay.
             p, kv = ports[cmd[2]], dict(a.split('=', 1) for a in cmd[3:])
-            opts = tuple(sorted((k.split(':', 1)[1], v) for k, v in kv.items()
-                                if k.startswith('options:')))
-            ports[p.name] = OvsPort(p.name, p.bridge, p.tag, kv.get('type', p.type), opts,
-                                    p.external_ids, p.other_config, p.iface_external_ids)
+            maps = {'options': dict(p.options), 'bfd': dict(p.bfd)}
+            for k, v in kv.items():
+                if ':' in k:
+                    column, key = k.split(':', 1)
+                    maps[column][key] = v
+            ports[p.name] = dataclasses.replace(
+                p, type=kv.get('type', p.type), options=tuple(sorted(maps['options'].items())),
+                bfd=tuple(sorted(maps['bfd'].items())))
+        elif cmd[:2] == ['remove', 'interface'] and cmd[3] == 'bfd':
+            p = ports[cmd[2]]
+            ports[p.name] = dataclasses.replace(
+                p, bfd=tuple((k, v) for k, v in p.bfd if k not in cmd[4:]))
         elif cmd[:2] == ['set', 'port']:
             p = ports[cmd[2]]
             tag, ext, other = p.tag, dict(p.external_ids), dict(p.other_config)
@@ -73,14 +89,13 @@ def run(args, ports):
                     other[k.split(':', 1)[1]] = v
                 else:
                     raise AssertionError('unexpected %s' % a)
-            ports[p.name] = OvsPort(p.name, p.bridge, tag, p.type, p.options,
-                                    tuple(sorted(ext.items())), tuple(sorted(other.items())),
-                                    p.iface_external_ids)
+            ports[p.name] = dataclasses.replace(p, tag=tag,
+                                                external_ids=tuple(sorted(ext.items())),
+                                                other_config=tuple(sorted(other.items())))
         elif cmd[:3] == ['remove', 'port', cmd[2]] and cmd[3] == 'other_config':
             p = ports[cmd[2]]
             other = tuple((k, v) for k, v in p.other_config if k != cmd[4])
-            ports[p.name] = OvsPort(p.name, p.bridge, p.tag, p.type, p.options,
-                                    p.external_ids, other, p.iface_external_ids)
+            ports[p.name] = dataclasses.replace(p, other_config=other)
         else:
             raise AssertionError('unexpected command %r' % (cmd,))
     return ports
@@ -98,7 +113,9 @@ def apply(changes, ports):
 
 def test_missing_tunnels_are_created_marked_and_nothing_else_runs():
     changes = tunnel_changes(SETTINGS, intent(('172.21.12.9', '172.21.12.8')), {}, TARGET)
-    assert len(changes) == 2
+    assert len(changes) == 4    # each port, then BFD on it (one transaction for all)
+    assert changes[1].args == ('set', 'interface', 'vxlan-ac150c08', 'bfd:enable=true',
+                               'bfd:min_rx=300', 'bfd:min_tx=300')
     first = changes[0].args
     # One command each, joined with '--' by the caller: no leading '--' of its own.
     assert first[:4] == ('--if-exists', 'del-port', 'br-tun', 'vxlan-ac150c08')
@@ -106,7 +123,7 @@ def test_missing_tunnels_are_created_marked_and_nothing_else_runs():
     assert 'options:remote_ip=172.21.12.8' in first and 'options:local_ip=172.21.12.7' in first
     assert 'external_ids:%s=172.21.12.8' % TUNNEL_MARK in first
     assert not any(a.startswith('--db') or a == 'ovs-vsctl' for a in first)
-    assert 'external_ids:%s=172.21.12.9' % TUNNEL_MARK in changes[1].args
+    assert 'external_ids:%s=172.21.12.9' % TUNNEL_MARK in changes[2].args
     assert '172.21.12.8' in changes[0].what
 
 
@@ -151,7 +168,7 @@ def test_our_tunnel_with_other_options_is_replaced_whole():
     stale = tunnel('172.21.12.8', local_ip='172.21.12.99')   # our local_ip changed
     ports = by_name(stale)
     changes = tunnel_changes(SETTINGS, intent(('172.21.12.8',)), ports, TARGET)
-    assert len(changes) == 1 and changes[0].args[:4] == (
+    assert len(changes) == 2 and changes[0].args[:4] == (
         '--if-exists', 'del-port', 'br-tun', 'vxlan-ac150c08')
     assert apply(changes, ports) == by_name(tunnel('172.21.12.8'))
 
@@ -162,7 +179,8 @@ def test_our_tunnel_marked_for_another_remote_is_replaced_not_removed():
     odd = tunnel('172.21.12.8', mark_ip='172.21.12.50')
     ports = by_name(odd)
     changes = tunnel_changes(SETTINGS, intent(('172.21.12.8',)), ports, TARGET)
-    assert len(changes) == 1 and 'add-port' in changes[0].args   # no del-port after it
+    assert len(changes) == 2 and 'add-port' in changes[0].args   # no del-port after it
+    assert 'bfd:enable=true' in changes[1].args
     after = apply(changes, ports)
     assert after == by_name(tunnel('172.21.12.8'))
     assert tunnel_changes(SETTINGS, intent(('172.21.12.8',)), after, TARGET) == []
@@ -171,6 +189,49 @@ def test_our_tunnel_marked_for_another_remote_is_replaced_not_removed():
 def test_tunnels_on_another_bridge_are_not_ours_to_remove():
     ports = by_name(tunnel('172.21.12.9', bridge='br-other'))
     assert tunnel_changes(SETTINGS, intent(()), ports, TARGET) == []
+
+
+def test_our_tunnel_made_before_bfd_gets_it_in_place_once():
+    old = tunnel('172.21.12.8', bfd=())
+    ports = by_name(old, tunnel('172.21.12.9'))
+    changes = tunnel_changes(SETTINGS, intent(('172.21.12.8', '172.21.12.9')), ports, TARGET)
+    # Set on the interface as it is: no del-port, so its ofport and the flows behind it stay.
+    assert [c.args for c in changes] == [('set', 'interface', 'vxlan-ac150c08', 'bfd:enable=true',
+                                          'bfd:min_rx=300', 'bfd:min_tx=300')]
+    assert 'BFD on vxlan-ac150c08, every 300 ms' in changes[0].what
+    after = apply(changes, ports)
+    assert after['vxlan-ac150c08'] == tunnel('172.21.12.8')
+    assert tunnel_changes(SETTINGS, intent(('172.21.12.8', '172.21.12.9')), after, TARGET) == []
+
+
+def test_another_bfd_interval_is_set_in_place_and_other_bfd_keys_stay():
+    mine = tunnel('172.21.12.8', bfd=(('enable', 'true'), ('min_rx', '1000'),
+                                      ('min_tx', '100'), ('mult', '5')))
+    fast = dataclasses.replace(SETTINGS, bfd_interval_ms=50)
+    changes = tunnel_changes(fast, intent(('172.21.12.8',)), by_name(mine), TARGET)
+    assert [c.args for c in changes] == [('set', 'interface', 'vxlan-ac150c08', 'bfd:enable=true',
+                                          'bfd:min_rx=50', 'bfd:min_tx=50')]
+    after = apply(changes, by_name(mine))
+    assert dict(after['vxlan-ac150c08'].bfd) == {'enable': 'true', 'min_rx': '50',
+                                                 'min_tx': '50', 'mult': '5'}
+
+
+def test_bfd_interval_0_makes_tunnels_without_bfd_and_turns_it_off_on_ours():
+    off = dataclasses.replace(SETTINGS, bfd_interval_ms=0)
+    created = tunnel_changes(off, intent(('172.21.12.9',)), {}, TARGET)
+    assert not any(a.startswith('bfd:') for a in created[0].args)
+    ports = by_name(tunnel('172.21.12.8'))
+    changes = tunnel_changes(off, intent(('172.21.12.8',)), ports, TARGET)
+    assert [c.args for c in changes] == [('remove', 'interface', 'vxlan-ac150c08', 'bfd',
+                                          'enable')]
+    after = apply(changes, ports)
+    assert 'enable' not in dict(after['vxlan-ac150c08'].bfd)
+    assert tunnel_changes(off, intent(('172.21.12.8',)), after, TARGET) == []
+
+
+def test_a_foreign_tunnel_without_bfd_is_left_without_it():
+    foreign = tunnel('172.21.12.8', mark=False, bfd=())
+    assert tunnel_changes(SETTINGS, intent(('172.21.12.8',)), by_name(foreign), TARGET) == []
 
 
 # --- VM ports -----------------------------------------------------------------------------
