@@ -22,6 +22,9 @@ LOG = logging.getLogger('ryu_vxlan_vpc.rest')
 APP_KEY = 'vxlan_vpc_app'
 PREFIX = '/vxlan-vpc'
 MAX_COOKIE = (1 << 64) - 1
+# What a 404 under PREFIX suggests (each is routed: tests/unit/test_rest_routes.py).
+ENDPOINTS = ('/switches', '/flows', '/vpcs', '/macs', '/tables', '/tunnels', '/fleet',
+             '/trace', '/ui/')
 
 
 class RestError(Exception):
@@ -208,11 +211,6 @@ class VxlanVpcRest(ControllerBase):
         return _json(views.fleet_view(agent.fleet, agent.fleet_revision,
                                       self.app.settings.node_name))
 
-
-def _ofport_names(switch):
-    return {no: name for name, no in switch.ports.items()}
-
-
     @route('vxlan_vpc_tunnels', PREFIX + '/tunnels', methods=['GET'])
     @handles_errors
     def tunnels(self, req, **_):
@@ -223,14 +221,17 @@ def _ofport_names(switch):
                                   for name, ofport in sorted(sw.tunnel_ports().items())]})
 
 
+def _ofport_names(switch):
+    return {no: name for name, no in switch.ports.items()}
+
+
 class NotFound(ControllerBase):
     """Registered after VxlanVpcRest: anything else under /vxlan-vpc/ gets a JSON error."""
 
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs',
-                                                '/tables', '/tunnels', '/fleet', '/trace', '/ui/'))
+        known = ', '.join(PREFIX + p for p in ENDPOINTS)
         try:
             path = req.path
         except UnicodeDecodeError:
