@@ -22,15 +22,23 @@ COUNT = 3000
 BUDGET = 40  # seconds for sending; the whole test stays well under a minute
 STATUS_RE = re.compile(rb'(?m)^HTTP/\d\.\d (\d{3}) ')
 
-PATHS = ['/vxlan-vpc/switches', '/vxlan-vpc/flows', '/vxlan-vpc/vpcs', '/vxlan-vpc/macs',
-         '/vxlan-vpc', '/vxlan-vpc/', '/', '/stats/switches', '*', '/vxlan-vpc/../etc',
-         'http://127.0.0.1:8080/vxlan-vpc/flows', 'vxlan-vpc/flows', '//vxlan-vpc//flows']
+# Paths a well-formed request may take (they reach the handlers), then odd ones.
+GOOD_PATHS = ['/vxlan-vpc/switches', '/vxlan-vpc/flows', '/vxlan-vpc/vpcs', '/vxlan-vpc/macs',
+              '/vxlan-vpc', '/vxlan-vpc/', '/vxlan-vpc/tables', '/vxlan-vpc/tunnels',
+              '/vxlan-vpc/fleet', '/vxlan-vpc/trace', '/vxlan-vpc/ui/', '/vxlan-vpc/ui/app.js',
+              '/vxlan-vpc/ui', '/metrics']
+PATHS = GOOD_PATHS + ['/', '/stats/switches', '*', '/vxlan-vpc/../etc',
+                      '/vxlan-vpc/ui/../../etc/passwd', '/vxlan-vpc/ui/..%2fapi.py',
+                      'http://127.0.0.1:8080/vxlan-vpc/flows', 'vxlan-vpc/flows',
+                      '//vxlan-vpc//flows']
 METHODS = ['GET', 'GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH',
            'TRACE', 'CONNECT', 'get', 'G\xffT', '', 'X' * 300]
-PARAMS = ['dpid', 'table', 'cookie', 'format']
+PARAMS = ['dpid', 'table', 'cookie', 'format', 'node_port', 'tunnel', 'vpc', 'dst', 'src', 'arp']
 VALUES = ['0', '20', '0x14', '254', '255', '-1', '1e3', '0x', '%ff', '%c3%28', '\xff', '%00',
           '99999999999999999999999', '9' * 5000, 'text', 'json', 'xml', '', '%', '%zz',
-          '0000000000000001', '0xffffffffffffffff', '18446744073709551616', '+1', ' 1']
+          '0000000000000001', '0xffffffffffffffff', '18446744073709551616', '+1', ' 1',
+          '0x22', 'fa:16:3e:00:00:01', 'ff:ff:ff:ff:ff:ff', 'vxlan-ac150c08', 'qvo-x',
+          '-oops', '192.168.10.12', '1.2.3', 'fa:16:3e:00:00']
 VERSIONS = ['HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/9.9', 'HTTP/1.1x',
             'http/1.1', 'HTTP/1', 'HTTP/', 'FOO/1.1', 'HTTP/1.1 extra', None]
 
@@ -113,7 +121,7 @@ def random_body(rng, headers):
 
 def well_formed_request(rng):
     """A valid GET with random (often bad) query values: these reach the handlers."""
-    path = _bytes(rng.choice(PATHS[:6]))
+    path = _bytes(rng.choice(GOOD_PATHS))
     return b'GET %s%s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % (path, random_query(rng))
 
 
