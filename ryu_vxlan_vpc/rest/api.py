@@ -180,7 +180,8 @@ class NotFound(ControllerBase):
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join(PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs'))
+        known = ', '.join([PREFIX + p for p in ('/switches', '/flows', '/vpcs', '/macs')]
+                          + ['/metrics'])
         try:
             path = req.path
         except UnicodeDecodeError:
@@ -203,4 +204,6 @@ def register(wsgi, app):
     """
     wsgi.register(VxlanVpcRest, {APP_KEY: app})
     wsgi.register(NotFound)
+    from . import metrics  # here: rest/metrics.py imports this module's helpers
+    metrics.register(wsgi, app)
     server.install()

@@ -1,4 +1,6 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
+import collections
+
 from ..model import remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
@@ -23,6 +25,12 @@ def switch_view(switch, settings, vpcs, flow_count):
         # What the last sync did and where its time went (None before the first one).
         'last_sync': switch.last_sync.as_dict() if switch.last_sync else None,
     }
+
+
+def table_counts(flow_stats):
+    """{table: number of flows} of a flow dump (FlowStats); tables without a flow are
+    not in it."""
+    return dict(collections.Counter(stats.flow.table for stats in flow_stats))
 
 
 def vpc_key(vpc):
