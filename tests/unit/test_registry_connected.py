@@ -1,7 +1,9 @@
 """Follower.connected, which ports_agent exposes as registry_connected for the metrics:
-None before the first read, True while reads and watches work, False after a failure."""
+None before the first read, True while reads and watches work, False after a failure.
+
+(PortsAgent itself imports eventlet, which unit tests keep out of their process: it is
+covered by tests/e2e/test_lab_metrics.py, with a real etcd killed and restarted.)"""
 from test_registry_follow import DROP, FakeRegistry, Log, P, Ticks, node
-from ryu_vxlan_vpc.ports_agent import PortsAgent
 from ryu_vxlan_vpc.registry.follow import Follower
 
 
@@ -33,11 +35,3 @@ def test_connected_follows_the_last_read_or_watch():
     follower.run(lambda: fake.done)
     assert seen == [True, True, False, True]
 
-
-def test_ports_agent_says_none_until_it_follows_a_registry():
-    agent = PortsAgent(settings=None, on_intent=None)
-    assert agent.registry_connected is None
-    agent.follower = Follower(FakeRegistry([]), P, None, Log())
-    assert agent.registry_connected is None    # not read yet
-    agent.follower.connected = False
-    assert agent.registry_connected is False
