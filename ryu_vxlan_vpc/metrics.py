@@ -165,7 +165,8 @@ class Collector:
 
     def _flows(self, switches):
         flows = GaugeMetricFamily(NAME + 'flows', 'flows per table on br-tun, read from the '
-                                  'switch (cached up to %g s)' % FLOW_CACHE_SECONDS,
+                                  'switch (kept %g s, or %d times as long as the dump took)'
+                                  % (FLOW_CACHE_SECONDS, FLOW_CACHE_PER_DUMP_SECOND),
                                   labels=['dpid', 'table'])
         macs = GaugeMetricFamily(NAME + 'learned_macs', 'learned table-%d flows per VNI, read '
                                  'from the switch' % tables.UCAST_TO_TUN, labels=['dpid', 'vni'])
@@ -202,7 +203,11 @@ class Collector:
 
     def _tunnels(self, switches):
         """tunnel_up from the app's tunnel_health(), only when it returns data."""
-        health = self.view.tunnel_health()
+        try:
+            health = self.view.tunnel_health()
+        except Exception:  # unknown this scrape: absent, and the other metrics still served
+            LOG.exception('metrics: tunnel health could not be read')
+            return None
         if not health:
             return None
         family = GaugeMetricFamily(NAME + 'tunnel_up', 'tunnel liveness by BFD: 1 up, 0 down '

@@ -141,6 +141,17 @@ def test_unknown_is_absent_never_zero():
                                      ('remote_ip', '')))]
 
 
+def test_tunnel_health_that_fails_leaves_tunnel_up_absent_and_the_rest_served():
+    view = FakeView()
+
+    def broken():
+        raise ConnectionError('OVSDB went away')
+    view.tunnel_health = broken
+    s = scrape(Metrics(view, clock=Clock()))
+    assert 'ryu_vxlan_vpc_tunnel_up' not in names(s)
+    assert s[('ryu_vxlan_vpc_switch_connected', (('dpid', '0000000000000010'),))] == 1
+
+
 def test_registry_connected_follows_the_view():
     view = FakeView()
     m = Metrics(view, clock=Clock())
