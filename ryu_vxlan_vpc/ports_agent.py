@@ -52,6 +52,13 @@ class PortsAgent:
         self.fleet_revision = None
         self.tunnels = {}             # port name -> tunnel_health.TunnelBfd, last reading
         self.health_error = None
+        self.follower = None          # registry.follow.Follower, once the registry is followed
+
+    @property
+    def registry_connected(self):
+        """None without a registry (or before it is followed), else whether the follower's
+        last read or watch of etcd worked (for metrics)."""
+        return None if self.follower is None else self.follower.connected
 
     @property
     def target(self):
@@ -68,8 +75,9 @@ class PortsAgent:
         # watch_idle bounds how long the last batch of a burst waits (registry.follow).
         registry = Registry(','.join(self.settings.etcd_endpoints), self.settings.registry_prefix,
                             watch_idle=WATCH_IDLE)
-        Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG,
-                 offload=tpool.execute).run(lambda: False)
+        self.follower = Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG,
+                                 offload=tpool.execute)
+        self.follower.run(lambda: False)
 
     def on_fleet(self, fleet, revision=None):
         self.fleet, self.fleet_revision = fleet, revision

@@ -12,6 +12,11 @@ FLOOD_TO_TUN = 22      # per VPC: strip local VLAN, set VNI, flood to its tunnel
 
 ALL = (LOCAL_SWITCHING, PATCH_LV_TO_TUN, GRE_TUN_TO_LV, VXLAN_TUN_TO_LV, DVR_NOT_LEARN,
        LEARN_FROM_TUN, UCAST_TO_TUN, ARP_RESPONDER, FLOOD_TO_TUN)
+# {table: its name above}, as REST, the web page and the trace print them. (Read by
+# name: the priorities below share small numbers with tables.)
+NAMES = {globals()[name]: name for name in (
+    'LOCAL_SWITCHING', 'PATCH_LV_TO_TUN', 'GRE_TUN_TO_LV', 'VXLAN_TUN_TO_LV', 'DVR_NOT_LEARN',
+    'LEARN_FROM_TUN', 'UCAST_TO_TUN', 'ARP_RESPONDER', 'FLOOD_TO_TUN')}
 
 # Priorities inside a table, where more than one kind of flow shares it.
 UCAST_POPULATED = 2    # table 20: l2population's entries win over learned ones

@@ -43,6 +43,9 @@ class Follower:
         self.revision = None    # last revision applied (None: nothing read yet)
         self.fleet = None       # last fleet handed to on_fleet
         self.down = False       # etcd unreachable (said once)
+        # Whether the last read or watch of etcd worked; None until the first one ends.
+        # Metrics show it (registry_connected); a quiet watch re-opens every watch_idle.
+        self.connected = None
         self._reported = set()  # (key, value, reason) of malformed records already logged
         self.published_at = None  # clock() at the end of the last publish
         self.publish_cost = 0.0   # how long it took
@@ -63,6 +66,7 @@ class Follower:
                               'reading the whole registry again', e.revision, self.revision)
                 need_full = True
             except RegistryUnavailable as e:
+                self.connected = False
                 if not self.down:
                     self.down = True
                     kept = ('nothing read yet' if self.revision is None else
@@ -79,6 +83,7 @@ class Follower:
 
     def _read_all(self):
         kvs, revision = self.registry.read_all()
+        self.connected = True
         if self.down:
             self.down = False
             self.log.info('etcd is reachable again: reading the whole registry (revision %d)',
@@ -97,7 +102,7 @@ class Follower:
     def _watch_batches(self, stopped):
         started, seen = self.clock(), False
         for batch in self.registry.watch(self.revision + 1):
-            seen = True
+            seen = self.connected = True
             for kind, key, value, mod_revision in batch:
                 if kind == 'delete':
                     self.mirror.pop(key, None)
@@ -111,6 +116,7 @@ class Follower:
                 self._publish()
             if stopped():
                 return
+        self.connected = True   # it opened (a lost stream fails when it is re-opened)
         # The stream ended (lost, or idle for the registry's watch_idle): the caller resumes
         # from self.revision + 1. A stream that keeps ending at once would spin: pause.
         if not seen and self.clock() - started < MIN_BACKOFF:

@@ -25,6 +25,7 @@ MAX_COOKIE = (1 << 64) - 1
 # What a 404 under PREFIX suggests (each is routed: tests/unit/test_rest_routes.py).
 ENDPOINTS = ('/switches', '/flows', '/vpcs', '/macs', '/tables', '/tunnels', '/fleet',
              '/trace', '/ui/')
+METRICS = '/metrics'  # Prometheus' usual path, outside PREFIX (rest/metrics.py)
 
 
 class RestError(Exception):
@@ -231,7 +232,7 @@ class NotFound(ControllerBase):
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join(PREFIX + p for p in ENDPOINTS)
+        known = ', '.join([PREFIX + p for p in ENDPOINTS] + [METRICS])
         try:
             path = req.path
         except UnicodeDecodeError:
@@ -253,10 +254,11 @@ def register(wsgi, app):
     The app calls this once while ryu-manager instantiates apps; Ryu starts the server
     afterwards, so install() is in time. That server serves every REST app of the process.
     """
-    from . import ui  # here: ui and trace import this module's helpers
+    from . import metrics, ui  # here: they and trace import this module's helpers
     from .trace import TraceRest
     wsgi.register(VxlanVpcRest, {APP_KEY: app})
     wsgi.register(TraceRest, {APP_KEY: app})
     wsgi.register(ui.WebPage)
     wsgi.register(NotFound)
+    metrics.register(wsgi, app)
     server.install()

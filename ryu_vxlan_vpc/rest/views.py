@@ -1,4 +1,6 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
+import collections
+
 from ..model import remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
@@ -33,6 +35,12 @@ def switch_view(switch, settings, vpcs, flow_count, health=None):
         # What the last sync did and where its time went (None before the first one).
         'last_sync': switch.last_sync.as_dict() if switch.last_sync else None,
     }
+
+
+def table_counts(flow_stats):
+    """{table: number of flows} of a flow dump (FlowStats); tables without a flow are
+    not in it."""
+    return dict(collections.Counter(stats.flow.table for stats in flow_stats))
 
 
 def vpc_key(vpc):
@@ -155,24 +163,11 @@ def _mac_view(stats, source, vni, local_vlan, ports_by_ofport, seconds_left_min)
     }
 
 
-# Table names as pipeline/tables.py spells them (its priorities share small numbers with
-# tables, so the names are listed rather than read from the module by value).
-TABLE_NAMES = {getattr(tables, name): name for name in (
-    'LOCAL_SWITCHING', 'PATCH_LV_TO_TUN', 'GRE_TUN_TO_LV', 'VXLAN_TUN_TO_LV', 'DVR_NOT_LEARN',
-    'LEARN_FROM_TUN', 'UCAST_TO_TUN', 'ARP_RESPONDER', 'FLOOD_TO_TUN')}
-
-
-def table_counts(flow_stats):
-    """{table: number of flows} of a flow dump; a table with no flow is absent."""
-    counts = {}
-    for stats in flow_stats:
-        counts[stats.flow.table] = counts.get(stats.flow.table, 0) + 1
-    return counts
 
 
 def tables_view(dpid, counts):
     """Every pipeline table (0 when empty) and any other table that holds flows, in order."""
-    return [{'dpid': dpid_text(dpid), 'table': table, 'name': TABLE_NAMES.get(table),
+    return [{'dpid': dpid_text(dpid), 'table': table, 'name': tables.NAMES.get(table),
              'flows': counts.get(table, 0)}
             for table in sorted(set(tables.ALL) | set(counts))]
 

@@ -16,19 +16,13 @@ from ..flows import text
 from ..model import TUNNEL_PREFIX, remote_ip_of_port
 from ..pipeline import tables as t
 
-TABLE_NAMES = {
-    t.LOCAL_SWITCHING: 'LOCAL_SWITCHING', t.PATCH_LV_TO_TUN: 'PATCH_LV_TO_TUN',
-    t.GRE_TUN_TO_LV: 'GRE_TUN_TO_LV', t.VXLAN_TUN_TO_LV: 'VXLAN_TUN_TO_LV',
-    t.DVR_NOT_LEARN: 'DVR_NOT_LEARN', t.LEARN_FROM_TUN: 'LEARN_FROM_TUN',
-    t.UCAST_TO_TUN: 'UCAST_TO_TUN', t.ARP_RESPONDER: 'ARP_RESPONDER',
-    t.FLOOD_TO_TUN: 'FLOOD_TO_TUN',
-}
+
 IN_PORT = 0xfffffff8
 _OUTPUT_RE = re.compile(r'^output:(\d+)$')
 
 
 def table_title(table):
-    name = TABLE_NAMES.get(table)
+    name = t.NAMES.get(table)
     return 'table %d %s' % (table, name) if name else 'table %d' % table
 
 
@@ -111,7 +105,7 @@ def kind_of(flow, learn_cookie, flow_cookie):
 def describe(hop, flows, ports, learn_cookie, flow_cookie):
     """One br-tun hop as a dict; ``text`` is the line the CLI prints."""
     title = table_title(hop.table)
-    out = {'table': hop.table, 'table_name': TABLE_NAMES.get(hop.table),
+    out = {'table': hop.table, 'table_name': t.NAMES.get(hop.table),
            'priority': hop.priority,
            'ovs_notes': [n for n in hop.notes if n.startswith('>>')],
            'cookie': None if hop.cookie is None else '%#x' % hop.cookie}

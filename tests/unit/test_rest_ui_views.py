@@ -27,8 +27,8 @@ def test_tables_view_names_every_pipeline_table_and_keeps_foreign_ones():
 
 
 def test_table_names_are_the_constants_of_pipeline_tables():
-    assert set(views.TABLE_NAMES) == set(tables.ALL)
-    for number, name in views.TABLE_NAMES.items():
+    assert set(tables.NAMES) == set(tables.ALL)
+    for number, name in tables.NAMES.items():
         assert getattr(tables, name) == number
 
 
