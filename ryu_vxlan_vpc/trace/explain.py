@@ -16,7 +16,6 @@ from ..flows import text
 from ..model import TUNNEL_PREFIX, remote_ip_of_port
 from ..pipeline import tables as t
 
-
 IN_PORT = 0xfffffff8
 _OUTPUT_RE = re.compile(r'^output:(\d+)$')
 

@@ -12,10 +12,10 @@ from ryu.app.wsgi import WSGIApplication
 from ryu_vxlan_vpc.rest import api, server
 wsgi = WSGIApplication()
 with mock.patch.object(server, 'install'):   # the route table only; no server is started
-    api.register(wsgi, types.SimpleNamespace())
+    api.register(wsgi, types.SimpleNamespace(sync_observers=[]))
 out = {}
-for path in api.ENDPOINTS:
-    match = wsgi.mapper.match(api.PREFIX + path, {'REQUEST_METHOD': 'GET'})
+for path in [api.PREFIX + p for p in api.ENDPOINTS] + [api.METRICS]:
+    match = wsgi.mapper.match(path, {'REQUEST_METHOD': 'GET'})
     out[path] = match and match.get('action')
 print(json.dumps(out))
 """
@@ -26,6 +26,6 @@ def test_every_endpoint_named_in_the_404_has_its_own_handler():
                            timeout=60)
     assert child.returncode == 0, child.stderr
     routed = json.loads(child.stdout)
-    assert len(routed) == 9
+    assert len(routed) == 10
     assert {path: action for path, action in routed.items()
             if action in (None, 'not_found', 'root')} == {}
