@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from labrun import running_lab
 from realenv import http_get, wait_for
@@ -50,6 +51,23 @@ def tunnels(lab, node):
 
 def health(lab, node):
     return {name: t['health'] for name, t in tunnels(lab, node).items()}
+
+
+def tunnel_up(lab, node):
+    """{(port, remote_ip, dpid): value} of ryu_vxlan_vpc_tunnel_up in the node's /metrics,
+    read with prometheus_client's own parser."""
+    status, _, body = http_get(lab.node(node)['netns'], 'http://127.0.0.1:8080/metrics')
+    assert status == 200, body
+    return {(s.labels['port'], s.labels['remote_ip'], s.labels['dpid']): s.value
+            for family in text_string_to_metric_families(body) for s in family.samples
+            if s.name == 'ryu_vxlan_vpc_tunnel_up'}
+
+
+def peer_nodes(lab, ports):
+    """The node behind each tunnel port, in the order given."""
+    by_port = {tunnel_port_name(lab.node(n)['vtep']): n for n in ('compute1', 'compute2',
+                                                                  'compute3')}
+    return [by_port[p] for p in ports]
 
 
 def cli(lab, node, *args):
@@ -91,6 +109,14 @@ def test_a_tunnel_to_a_missing_vtep_shows_down_within_5s_live_peers_up(lab):
         switch = rest(lab, 'compute1', '/switches')['switches'][0]
         assert {t['name']: t['health'] for t in switch['tunnel_ports']} == {
             n: t['health'] for n, t in got.items()}
+        # The metrics say the same, in the same 5 s: 0 for the dead tunnel, 1 for the peers.
+        up = tunnel_up(lab, 'compute1')
+        took = time.monotonic() - t0
+        assert took < DOWN_WITHIN, took
+        expected = {(p, lab.node(n)['vtep'], switch['dpid']): 1.0
+                    for p, n in zip(sorted(peers), peer_nodes(lab, sorted(peers)))}
+        expected[ghost, GHOST_IP, switch['dpid']] = 0.0
+        assert up == expected, up
         # BFD is configured on the interface the app made, as bfd_interval_ms says.
         bfd = lab.ovs('compute1').vsctl('get', 'interface', ghost, 'bfd').strip()
         assert bfd == '{enable="true", min_rx="300", min_tx="300"}', bfd
