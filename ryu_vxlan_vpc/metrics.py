@@ -24,6 +24,7 @@ Rules, and why:
   16 hex digits.
 """
 import collections
+import itertools
 import logging
 import threading
 import time
@@ -34,7 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from .model import remote_ip_of_port
 from .pipeline import tables
 from .rest.params import dpid_text
-from .rest.views import learned_mac, table_counts
+from .rest.views import learned_mac
 
 LOG = logging.getLogger('ryu_vxlan_vpc.metrics')
 
@@ -66,8 +67,9 @@ class AppView:
                 for sw in self._app.br_tun_switches()]
 
     def dump_flows(self, dpid):
-        """Every flow of the switch (a green blocking flow-stats request)."""
-        return self._app.dump_flows(dpid)
+        """Every flow of the switch (a green blocking flow-stats request), as the reply
+        parts arrive: counted on the way, never all held at once."""
+        return itertools.chain.from_iterable(self._app.stream_flows(dpid))
 
     def vnis(self):
         """This node's VNIs now (none while the registry has not been read)."""
@@ -91,7 +93,7 @@ class FlowReadings:
     def __init__(self, view, clock=time.monotonic, lock=threading.Lock):
         self.view = view
         self.clock = clock
-        self.lock = lock            # ryu-manager passes a green lock (threads are not patched)
+        self.lock = lock            # ryu-manager passes a green one (rest/metrics.py)
         self._readings = {}         # dpid -> (Reading, read at, keep for)
         self._locks = {}
         self.dumps = 0              # flow dumps made, for tests and curiosity
@@ -114,13 +116,14 @@ class FlowReadings:
         flows = self.view.dump_flows(dpid)
         self.dumps += 1
         settings = self.view.settings
-        learned = collections.Counter()
+        counts, learned = collections.Counter(), collections.Counter()
         for stats in flows:
+            counts[stats.flow.table] += 1
             if stats.flow.table == tables.UCAST_TO_TUN:
                 mac = learned_mac(stats, settings, {})
                 if mac is not None and mac['vni'] is not None:
                     learned[mac['vni']] += 1
-        return Reading(table_counts(flows), dict(learned), self.clock() - started)
+        return Reading(dict(counts), dict(learned), self.clock() - started)
 
     def keep_only(self, dpids):
         """Forget switches that are gone: their counts are not known any more."""

@@ -154,7 +154,8 @@ class PortsAgent:
                                       *tunnel_health.read_args()))
         try:
             tunnels = tunnel_health.parse(shell.run(argv, timeout=HEALTH_TIMEOUT + 2).stdout)
-        except (shell.CommandError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # ovs-vsctl failed, odd output, or no fork (EMFILE, ENOMEM):
+            # the loop must live on, or health would freeze as it was.
             if str(exc) != self.health_error:
                 LOG.error('OVSDB %s: cannot read the tunnels\' BFD status (%s); their health '
                           'is unknown until it can', self.settings.ovsdb_connection,

@@ -7,7 +7,7 @@ from typing import Dict, FrozenSet, Optional
 from ..model import TUNNEL_PREFIX, tunnel_port_name
 from ..pipeline import br_tun
 from ..pipeline.sync import plan_sync
-from ..tunnel_health import DOWN
+from ..tunnel_health import DOWN, UP
 
 
 @dataclass
@@ -39,6 +39,11 @@ class Controller:
         self.intent = intent
         self.switches = {}  # dpid -> SwitchView
         self.health = {}    # tunnel port name -> 'up' | 'down' | 'no-bfd', as last read
+        # Tunnels BFD has reported up at least once. Only these leave the flood lists when
+        # down: a peer that never answered may be a dead VTEP or a node without BFD (an
+        # older one, bfd_interval_ms = 0), and cutting the latter off would lose its
+        # broadcasts silently; a copy sent to a dead VTEP costs only the copy.
+        self.been_up = set()
 
     # --- decisions -------------------------------------------------------------------
     def is_br_tun(self, dpid):
@@ -94,16 +99,18 @@ class Controller:
         lists and one coming back returns; otherwise health changes no flow."""
         before = {d: self.down_ofports(self.switches[d]) for d in self.br_tun_dpids()}
         self.health = dict(health)
+        self.been_up.update(name for name, state in self.health.items() if state == UP)
         return [d for d, down in before.items()
                 if self.wants_sync(d) and self.down_ofports(self.switches[d]) != down]
 
     def down_ofports(self, view):
-        """The ofports of ``view``'s tunnels that BFD reports down (none without
-        l2population: the file's pipeline floods to every tunnel, as the article does)."""
+        """The ofports of ``view``'s tunnels that BFD reports down after having been up
+        (none without l2population: the file's pipeline floods to every tunnel, as the
+        article does)."""
         if not self.settings.l2_population:
             return ()
         return tuple(sorted(no for name, no in view.tunnel_ports().items()
-                            if self.health.get(name) == DOWN))
+                            if self.health.get(name) == DOWN and name in self.been_up))
 
     # --- flows -----------------------------------------------------------------------
     def state_of(self, dpid):

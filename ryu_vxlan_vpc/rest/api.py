@@ -119,14 +119,20 @@ class VxlanVpcRest(ControllerBase):
 
     def _parts(self, switch, table=None, cookie=None):
         """The switch's flows as reply parts (lists of FlowStats). The first part is awaited
-        here, so a switch that does not answer is a 503 before any byte is sent."""
-        parts = self.app.stream_flows(switch.dpid, table=table, cookie=cookie)
+        here, so a switch that does not answer is a 503 before any byte is sent; one that
+        fails later is a 503 too where the answer is built whole (a streamed answer that
+        already went out is cut short instead: guard.py)."""
+        parts = self._answered(switch, self.app.stream_flows(switch.dpid, table=table,
+                                                             cookie=cookie))
+        return itertools.chain([next(parts)], parts)
+
+    @staticmethod
+    def _answered(switch, parts):
         try:
-            first = next(parts)
-        except Exception as exc:
+            yield from parts
+        except Exception as exc:  # timeout, disconnected, undecodable, switch gone
             raise RestError(503, 'switch %s did not answer the flow-stats request: %s'
                             % (views.dpid_text(switch.dpid), exc))
-        return itertools.chain([first], parts)
 
     def _dumps(self, switches, table=None, cookie=None):
         """(switch, parts) of each switch: the first switch's dump starts now (a 503 if it

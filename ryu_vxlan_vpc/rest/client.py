@@ -5,6 +5,7 @@
 success, 1 when the controller cannot be reached, 2 when it rejects the request.
 """
 import argparse
+import http.client
 import json
 import os
 import sys
@@ -43,6 +44,12 @@ def get(url, path, params=None, timeout=60):
         except (ValueError, KeyError, TypeError):
             message = body.strip() or exc.reason
         raise ClientError('%s: HTTP %d: %s' % (full, exc.code, message), 2) from None
+    except http.client.IncompleteRead as exc:  # a streamed answer cut short by the server
+        raise ClientError('%s: the answer broke off after %d bytes (the switch may have '
+                          'disconnected while it was read; the controller log says why)'
+                          % (full, len(exc.partial)), 1) from None
+    except http.client.HTTPException as exc:
+        raise ClientError('%s: not a valid HTTP answer: %r' % (full, exc), 1) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, 'reason', exc)
         raise ClientError('cannot reach the controller REST API at %s: %s\n'

@@ -37,8 +37,9 @@ class MetricsRest(ControllerBase):
 
 def register(wsgi, app):
     """/metrics on the process's WSGI application; the metrics follow the app's syncs."""
-    # A green lock: ryu-manager does not monkey-patch threading, and a scrape waiting on
-    # another one's flow dump must yield to the event loop, not block it.
+    # A green lock, said explicitly: a scrape waiting on another one's flow dump must yield
+    # to the event loop, not block it, whether or not threading is monkey-patched
+    # (ryu-manager patches it, except with --enable-debugger).
     metrics = Metrics(AppView(app), lock=Semaphore)
     app.sync_observers.append(metrics.observe_sync)
     wsgi.register(MetricsRest, {METRICS_KEY: metrics})

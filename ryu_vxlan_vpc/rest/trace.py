@@ -47,8 +47,9 @@ class TraceRest(ControllerBase):
         except parse.TraceFormatError as exc:
             raise RestError(503, 'ofproto/trace printed what this version cannot read: %s'
                             % exc)
-        try:
-            flows = [s.flow for s in self.app.dump_flows(switch.dpid)]
+        try:  # only the tables the packet went through: a trace never holds a whole dump
+            flows = [s.flow for table in sorted({h.table for h in traced.bridge_hops(
+                settings.tun_bridge)}) for s in self.app.dump_flows(switch.dpid, table=table)]
         except Exception as exc:
             raise RestError(503, 'switch %s did not answer the flow-stats request: %s'
                             % (dpid_text(switch.dpid), exc))
@@ -123,5 +124,12 @@ class TraceRest(ControllerBase):
                                 terms.node_port, port.tag if port.tag is not None else 'none',
                                 settings.int_bridge, terms.vni, vlan))
         patch = switch.ports[settings.patch_int_port]
-        src = terms.src or port.attached_mac
+        src = terms.src
+        if src is None and port.attached_mac:
+            try:  # OVSDB's text goes into the traced flow: a MAC, or nothing at all
+                src = request.valid_mac('src', port.attached_mac)
+            except request.TermError:
+                raise RestError(400, 'node_port=%r: its external_ids:attached-mac %r is not a '
+                                'MAC address; give src= instead'
+                                % (terms.node_port, port.attached_mac))
         return patch, request.vm_flow(terms, patch, vlan, src), src

@@ -49,7 +49,7 @@ class Terms:
     arp: Optional[str] = None
 
 
-def _mac(field, value):
+def valid_mac(field, value):
     mac = value.lower()
     if not _MAC_RE.fullmatch(mac):
         raise TermError(field, value, 'not a MAC address (six hex pairs joined by ":")')
@@ -83,7 +83,7 @@ def parse_terms(raw):
         raise TermError('vpc', given['vpc'], 'not a VNI (decimal or 0x hex)') from None
     if not 1 <= vni <= VNI_MAX:
         raise TermError('vpc', given['vpc'], 'VNI outside 1..%d' % VNI_MAX)
-    src = _mac('src', given['src']) if 'src' in given else None
+    src = valid_mac('src', given['src']) if 'src' in given else None
     if src is not None and int(src[:2], 16) & 1:
         raise TermError('src', given['src'], 'a multicast address cannot be a source')
     arp = None
@@ -93,7 +93,7 @@ def parse_terms(raw):
         except ValueError:
             raise TermError('arp', given['arp'], 'not an IPv4 address') from None
     if 'dst' in given:
-        dst = _mac('dst', given['dst'])
+        dst = valid_mac('dst', given['dst'])
     elif arp is not None:
         dst = BROADCAST
     else:

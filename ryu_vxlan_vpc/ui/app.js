@@ -5,7 +5,7 @@
 'use strict';
 
 const REFRESH_MS = 3000;
-const TIMEOUT_MS = 5000;
+const TIMEOUT_MS = 30000; // a 200k-flow node dumps in seconds; refreshes never overlap
 const API = '../';   // relative: works behind a proxy that adds a path prefix
 const ENDPOINTS = ['switches', 'vpcs', 'macs', 'tables', 'fleet'];
 const HEALTHS = ['up', 'down', 'no-bfd', 'unknown'];
@@ -77,6 +77,10 @@ async function get(endpoint) {
     const resp = await fetch(API + endpoint, { cache: 'no-store', signal: abort.signal });
     let body = null;
     try { body = await resp.json(); } catch (e) { body = null; }
+    if (resp.ok && body === null) {
+      // A 200 whose body broke off (the switch left mid-dump): an error of this endpoint.
+      return { status: resp.status, ok: false, body: { error: 'the answer was cut short' } };
+    }
     return { status: resp.status, ok: resp.ok, body };
   } finally {
     clearTimeout(timer);

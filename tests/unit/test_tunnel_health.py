@@ -112,6 +112,7 @@ def set_health(node, health):
 
 def test_a_down_tunnel_leaves_the_flood_list_until_it_is_back():
     node = node3()
+    assert set_health(node, {TUN2: 'up', TUN3: 'up'}) == []   # BFD came up: no flow changes
     bundles = node.table.n_bundles
     assert set_health(node, {TUN2: 'down', TUN3: 'up'}) == [DPID]
     assert flooded(node.broadcast(1)) == {9: 0x22}
@@ -136,6 +137,7 @@ def test_no_bfd_and_unknown_tunnels_stay_in_the_flood_lists():
 
 def test_every_tunnel_of_a_vpc_down_leaves_it_no_flood_flow_then_it_comes_back():
     node = node3()
+    set_health(node, {TUN2: 'up', TUN3: 'up'})
     assert set_health(node, {TUN2: 'down', TUN3: 'down'}) == [DPID]
     assert node.broadcast(1).outputs == []
     assert not [f for f in node.ours() if 'table=22, dl_vlan=1' in f]
@@ -143,8 +145,20 @@ def test_every_tunnel_of_a_vpc_down_leaves_it_no_flood_flow_then_it_comes_back()
     assert flooded(node.broadcast(1)) == {9: 0x22}
 
 
+def test_a_tunnel_never_up_stays_in_the_flood_lists_while_down():
+    """A dead VTEP or a peer without BFD (an older node, bfd_interval_ms = 0): BFD cannot
+    tell them apart, and cutting off the second would lose its broadcasts silently."""
+    node = node3()
+    assert set_health(node, {TUN2: 'down', TUN3: 'up'}) == []
+    assert flooded(node.broadcast(1)) == {8: 0x22, 9: 0x22}
+    assert set_health(node, {TUN2: 'up', TUN3: 'up'}) == []
+    assert set_health(node, {TUN2: 'down', TUN3: 'up'}) == [DPID]   # up once, now down
+    assert flooded(node.broadcast(1)) == {9: 0x22}
+
+
 def test_health_of_a_tunnel_follows_its_name_when_its_ofport_changes():
     node = node3()
+    set_health(node, {TUN2: 'up'})
     set_health(node, {TUN2: 'down'})
     node.port(TUN2, None)          # the tunnel is re-made: a new ofport, still down
     node.port(TUN2, 12)
