@@ -151,7 +151,10 @@ class VxlanVpcApp(app_manager.RyuApp):
 
     def _intent_changed(self, intent):
         """The ports agent or a reload has a new intent: sync the switches it changes."""
-        for dpid in self.core.set_intent(intent):
+        self._request_syncs(self.core.set_intent(intent))
+
+    def _request_syncs(self, dpids):
+        for dpid in dpids:
             switch = self.switches.get(dpid)
             if switch is not None:
                 self._request_sync(switch)
@@ -185,10 +188,7 @@ class VxlanVpcApp(app_manager.RyuApp):
 
     def _health_changed(self, health):
         """A tunnel's BFD health changed: with l2population its flood lists follow."""
-        for dpid in self.core.set_tunnel_health(health):
-            switch = self.switches.get(dpid)
-            if switch is not None:
-                self._request_sync(switch)
+        self._request_syncs(self.core.set_tunnel_health(health))
 
     # --- what REST and tests ask -----------------------------------------------------
     def tunnel_health(self):
