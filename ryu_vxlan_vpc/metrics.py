@@ -78,13 +78,11 @@ class AppView:
 
     def registry_connected(self):
         """True/False with the registry (its follower's last read or watch), else None."""
-        agent = getattr(self._app, 'ports_agent', None)
-        return None if agent is None else agent.registry_connected
+        return self._app.ports_agent.registry_connected
 
     def tunnel_health(self):
-        """{tunnel port name: 'up'|'down'|'no-bfd'} when the app can tell, else None."""
-        method = getattr(self._app, 'tunnel_health', None)
-        return method() if method is not None else None
+        """{tunnel port name: 'up'|'down'|'no-bfd'} of the tunnels whose health is known."""
+        return self._app.tunnel_health()
 
 
 class FlowReadings:

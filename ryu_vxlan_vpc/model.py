@@ -127,6 +127,11 @@ def tunnel_port_name(remote_ip):
     return '%s%08x' % (TUNNEL_PREFIX, int(ipaddress.IPv4Address(remote_ip)))
 
 
+def names_by_ofport(ports):
+    """{ofport: port name} of a switch's {port name: ofport}."""
+    return {no: name for name, no in ports.items()}
+
+
 @functools.lru_cache(maxsize=4096)  # REST asks once per MAC entry: 100k times per /macs
 def remote_ip_of_port(name):
     """Inverse of tunnel_port_name, or None for other names (e.g. the article's vxlan-01)."""

@@ -45,6 +45,11 @@ class Controller:
         # broadcasts silently; a copy sent to a dead VTEP costs only the copy.
         self.been_up = set()
 
+    @property
+    def _populated(self):
+        """Whether other nodes' ports make flows here (l2population, the ARP responder)."""
+        return self.settings.l2_population or self.settings.arp_responder
+
     # --- decisions -------------------------------------------------------------------
     def is_br_tun(self, dpid):
         view = self.switches.get(dpid)
@@ -87,9 +92,8 @@ class Controller:
         """A new intent. Returns the br-tun dpids whose flows it changes (all of them on
         the first intent)."""
         before, self.intent = self.intent, intent
-        populated = self.settings.l2_population or self.settings.arp_responder
         if (before is not None and before.vpcs == intent.vpcs
-                and (not populated or before.remote_ports == intent.remote_ports)):
+                and (not self._populated or before.remote_ports == intent.remote_ports)):
             return []  # tunnels change flows only once OVS has made the ports
         return self.br_tun_dpids()
 
@@ -123,7 +127,7 @@ class Controller:
     def _routes(self, view):
         """The intent's remote ports behind tunnels OVS has made (the others wait for
         their port, whose event syncs again)."""
-        if not (self.settings.l2_population or self.settings.arp_responder):
+        if not self._populated:
             return ()
         ofports = {}
         for port in self.intent.remote_ports:

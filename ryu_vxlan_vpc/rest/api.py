@@ -192,7 +192,7 @@ class VxlanVpcRest(ControllerBase):
         # Learned (learn_cookie) and populated from the registry (flow_cookie): one dump.
         dumps = self._dumps(switches, table=tables.UCAST_TO_TUN)
         return Response(content_type='application/json', charset='utf-8',
-                        app_iter=stream.macs_json(dumps, self.app.settings, _ofport_names))
+                        app_iter=stream.macs_json(dumps, self.app.settings))
 
     @route('vxlan_vpc_tables', PREFIX + '/tables', methods=['GET'])
     @handles_errors
@@ -226,10 +226,6 @@ class VxlanVpcRest(ControllerBase):
         return _json({'tunnels': [views.tunnel_view(sw.dpid, name, ofport, health, bfd)
                                   for sw in self._switches(params)
                                   for name, ofport in sorted(sw.tunnel_ports().items())]})
-
-
-def _ofport_names(switch):
-    return {no: name for name, no in switch.ports.items()}
 
 
 class NotFound(ControllerBase):

@@ -12,6 +12,7 @@ a short one that looks whole).
 import json
 
 from ..flows import text
+from ..model import names_by_ofport
 from . import views
 from .params import dpid_text
 
@@ -39,13 +40,13 @@ def flows_json(dumps):
     yield ('\n], "count": %d}\n' % count).encode()
 
 
-def macs_json(dumps, settings, ports_of):
+def macs_json(dumps, settings):
     """{"macs": [mac entry, ...], "count": N}: the MAC entries among table 20's flows
-    (learned and populated); ``ports_of(switch)`` gives {ofport: port name}."""
+    (learned and populated)."""
     count = 0
     yield b'{"macs": ['
     for switch, parts in dumps:
-        by_ofport, dpid = ports_of(switch), dpid_text(switch.dpid)
+        by_ofport, dpid = names_by_ofport(switch.ports), dpid_text(switch.dpid)
         for part in parts:
             items = []
             for stats in part:

@@ -1,7 +1,7 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
 import collections
 
-from ..model import remote_ip_of_port
+from ..model import names_by_ofport, remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
 from ..pipeline import tables
@@ -68,7 +68,7 @@ def vpcs_view(vpcs, switches, floods):
         view = vpc_key(vpc)
         view['switches'] = []
         for sw in switches:
-            names = {no: name for name, no in sw.ports.items()}
+            names = names_by_ofport(sw.ports)
             ofports = floods.get(sw.dpid, {}).get(vpc.local_vlan, [])
             view['switches'].append({
                 'dpid': dpid_text(sw.dpid),

@@ -13,7 +13,7 @@ import re
 
 from ..flows import model as m
 from ..flows import text
-from ..model import TUNNEL_PREFIX, remote_ip_of_port
+from ..model import TUNNEL_PREFIX, names_by_ofport, remote_ip_of_port
 from ..pipeline import tables as t
 
 IN_PORT = 0xfffffff8
@@ -29,7 +29,7 @@ class Ports:
     """br-tun's ports by ofport, named as an operator knows them."""
 
     def __init__(self, ports, patch_name, in_port):
-        self.by_ofport = {no: name for name, no in ports.items()}
+        self.by_ofport = names_by_ofport(ports)
         self.patch_name, self.in_port = patch_name, in_port
 
     def view(self, ofport):
@@ -63,16 +63,9 @@ def outputs(action_lines):
     return found
 
 
-def _phrase(action, ports):
-    if isinstance(action, m.Output):
-        if action.port == IN_PORT:
-            return 'IN_PORT (back out %s)' % ports.label(ports.in_port)
-        if action.port not in text.RESERVED_PORTS:
-            return 'output to %s' % ports.label(action.port)
-    return text.action_text(action)
-
-
-def _trace_phrase(line, ports):
+def _phrase(line, ports):
+    """An action as printed (ours rendered by flows.text, or OVS's trace line), with an
+    output's port named."""
     out = _OUTPUT_RE.match(line)
     if out:
         return 'output to %s' % ports.label(int(out.group(1)))
@@ -115,12 +108,12 @@ def describe(hop, flows, ports, learn_cookie, flow_cookie):
     flow = find_flow(hop, flows)
     if flow is not None:
         match = text.match_text(flow.match, flow.priority)
-        actions = [_phrase(a, ports) for a in flow.actions] or ['drop']
+        actions = [_phrase(a, ports) for a in text.action_texts(flow.actions)] or ['drop']
         kind = kind_of(flow, learn_cookie, flow_cookie)
     else:   # gone since the trace, or printed in a way our model does not know
         prio = '' if hop.priority == m.DEFAULT_PRIORITY else 'priority=%d' % hop.priority
         match = ','.join(p for p in (prio, hop.match) if p)
-        actions = [_trace_phrase(line, ports) for line in hop.actions] or ['drop']
+        actions = [_phrase(line, ports) for line in hop.actions] or ['drop']
         kind = None
     label = '%s, %s flow' % (title, kind) if kind in ('learned', 'other') else title
     out.update(kind=kind, match=match, actions=actions, in_flow_dump=flow is not None,

@@ -58,8 +58,7 @@ def test_json_of_nothing():
 
 
 def test_macs_are_the_table_20_entries():
-    body = json.loads(b''.join(stream.macs_json([(SWITCH, split(STATS, (4, 4)))], SETTINGS,
-                                                lambda sw: {n: k for k, n in sw.ports.items()})))
+    body = json.loads(b''.join(stream.macs_json([(SWITCH, split(STATS, (4, 4)))], SETTINGS)))
     assert body['count'] == 2 == len(body['macs'])
     assert [(m['mac'], m['source'], m['vni_hex'], m['tunnel_port']['name']) for m in body['macs']] \
         == [('fa:16:3e:00:00:02', 'registry', '0x22', 'vxlan-ac150c08'),
