@@ -127,28 +127,24 @@ def parse_ovs(text):
         for u in _as_list(b['controller']):
             c = ctl_by_uuid.get(u)
             if c is not None:
-                mode = _as_list(c['connection_mode'])
-                controllers.append((c['target'], mode[0] if mode else None))
-        fail_mode = _as_list(b['fail_mode'])
+                controllers.append((c['target'], _optional(c['connection_mode'])))
         out_bridges[b['name']] = OvsBridge(
-            name=b['name'], fail_mode=fail_mode[0] if fail_mode else None,
+            name=b['name'], fail_mode=_optional(b['fail_mode']),
             protocols=tuple(sorted(_as_list(b['protocols']))),
             datapath_type=b['datapath_type'], controllers=tuple(sorted(controllers)),
             ports=port_names, datapath_id=_optional(b.get('datapath_id', [])))
     out_ports = {}
     for p in ports:
-        tag = _as_list(p['tag'])
         iface = next((iface_by_uuid[u] for u in _as_list(p['interfaces'])
                       if u in iface_by_uuid), None)
         iface = iface or {}
-        ofport = _as_list(iface.get('ofport', []))
         out_ports[p['name']] = OvsPort(
-            name=p['name'], bridge=bridge_of.get(p['name']), tag=tag[0] if tag else None,
+            name=p['name'], bridge=bridge_of.get(p['name']), tag=_optional(p['tag']),
             type=iface.get('type', ''), options=_items(iface.get('options')),
             external_ids=_items(p.get('external_ids')),
             other_config=_items(p.get('other_config')),
             iface_external_ids=_items(iface.get('external_ids')),
-            ofport=ofport[0] if ofport else None, error=_optional(iface.get('error', [])),
+            ofport=_optional(iface.get('ofport', [])), error=_optional(iface.get('error', [])),
             bfd=_items(iface.get('bfd')))
     return out_bridges, out_ports
 

@@ -205,9 +205,10 @@ class Lab:
             raise LabError('missing programs: %s (run `make system-deps`)' % ', '.join(missing))
         if not standalone_check and not os.access(ryu, os.X_OK):
             raise LabError('no ryu-manager at %s (run `make install`)' % ryu)
-        if os.path.isdir(self.state_dir) and statedir.leftovers(self.state_dir):
+        leftovers = os.path.isdir(self.state_dir) and statedir.leftovers(self.state_dir)
+        if leftovers:
             raise LabError('%s holds no lab but %s; remove them or choose another --state-dir'
-                           % (self.state_dir, ', '.join(statedir.leftovers(self.state_dir))))
+                           % (self.state_dir, ', '.join(leftovers)))
         longest = max(len(os.path.join(self.state_dir, n.name, 'ovs')) for n in topo.nodes)
         if longest + len(LONGEST_SOCKET) > MAX_SOCKET_PATH:
             raise LabError('--state-dir %s is too long for OVS unix socket paths' %

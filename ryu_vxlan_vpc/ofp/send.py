@@ -65,7 +65,7 @@ def send_changes(app, switch, mods):
     """
     datapath = switch.datapath
     ofp = datapath.ofproto
-    messages = mods = list(mods)
+    mods = list(mods)
     bundle = _open_bundle(app, switch) if switch.bundles else None
     switch.watched, rejected_before = set(), switch.rejected
     try:
@@ -90,18 +90,18 @@ def send_changes(app, switch, mods):
     if bundle is None:
         if rejected:
             raise RuntimeError('the switch rejected %d of %d flow changes (see errors '
-                               'above)' % (rejected, len(messages)))
-        return '%d messages one by one' % len(messages)
+                               'above)' % (rejected, len(mods)))
+        return '%d messages one by one' % len(mods)
     if rejected:
         _bundle_control(app, datapath, bundle, ofp.ONF_BCT_DISCARD_REQUEST)
         raise RuntimeError('the switch rejected %d of %d flow changes (see errors above); '
                            'bundle %d discarded, nothing changed'
-                           % (rejected, len(messages), bundle))
+                           % (rejected, len(mods), bundle))
     try:
         _bundle_control(app, datapath, bundle, ofp.ONF_BCT_COMMIT_REQUEST)
     except ofctl_exception.OFError as exc:
         raise RuntimeError('the switch refused to commit bundle %d of %d flow changes, '
-                           'nothing changed: %s' % (bundle, len(messages), exc)) from None
+                           'nothing changed: %s' % (bundle, len(mods), exc)) from None
     return 'in one atomic bundle'
 
 

@@ -34,8 +34,7 @@ from ..flows import model as m
 from ..flows import mods
 from . import encode, fields
 
-OFPVID_PRESENT = 0x1000
-ALL_ONES_64 = (1 << 64) - 1
+OFPVID_PRESENT, ALL_ONES_64 = encode.OFPVID_PRESENT, encode.ALL_ONES_64  # named once there
 VERSION = ofp.OFP_VERSION  # 4
 
 # Header + fixed FlowMod fields (everything before the match): '!BBHI' + 'QQBBHHHIIIH2x'.

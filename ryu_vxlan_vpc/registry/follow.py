@@ -41,7 +41,6 @@ class Follower:
         self.offload = offload or (lambda func, *args: func(*args))
         self.mirror = {}        # key -> value bytes, as of self.revision
         self.revision = None    # last revision applied (None: nothing read yet)
-        self.fleet = None       # last fleet handed to on_fleet
         self.down = False       # etcd unreachable (said once)
         # Whether the last read or watch of etcd worked; None until the first one ends.
         # Metrics show it (registry_connected); a quiet watch re-opens every watch_idle.
@@ -133,7 +132,6 @@ class Follower:
                 self.log.warning('registry record %s skipped: %s', key, reason)
         # Forget fixed records, so one that breaks again is reported again.
         self._reported = current
-        self.fleet = fleet
         self.pending = False
         try:
             self.on_fleet(fleet, self.revision)
