@@ -32,12 +32,12 @@ from ryu.ofproto import ofproto_parser
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
+from benchlib import require_root
 from ryu_vxlan_vpc.flows import mods, text
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.ofp import decode, encode, flowstats_raw, rawconn, wire
 from ryu_vxlan_vpc.ovs_instance import private_ovs
 from ryu_vxlan_vpc.pipeline import br_tun
-from ryu_vxlan_vpc.shell import run
 
 DP = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser)
 FLAGS = ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
@@ -157,10 +157,6 @@ def raw_dump(ovs):
         return conn.multipart(rawconn.flow_stats_request(conn.next_xid()))
 
 
-def ofctl(ovs, *args):
-    return run(['ovs-ofctl'] + list(args), netns=ovs.netns, env=ovs.env, timeout=600).stdout
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--flows', type=int, default=100000, help='l2population flows (100000)')
@@ -168,8 +164,7 @@ def main():
     ap.add_argument('--tunnels', type=int, default=16, help='tunnel ports (16)')
     ap.add_argument('--rounds', type=int, default=3, help='timed rounds per step (3)')
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit('run as root (it creates a network namespace and an OVS instance)')
+    require_root('it creates a network namespace and an OVS instance')
 
     flows = pipeline_flows(args.flows, args.vpcs, args.tunnels)
     changes = [mods.AddFlow(f) for f in flows]
@@ -196,16 +191,17 @@ def main():
         flows_file = os.path.join(workdir, 'flows.txt')
         with open(flows_file, 'w') as f:
             f.writelines(text.render(flow) + '\n' for flow in flows)
-        mgmt = ovs.mgmt('br-tun')
+        def ofctl(cmd, *args, protocol=None):
+            return ovs.ofctl(cmd, 'br-tun', *args, protocol=protocol, timeout=600)
 
         def ofctl_add():
-            ofctl(ovs, 'del-flows', mgmt)
+            ofctl('del-flows')
             start = time.perf_counter()
-            ofctl(ovs, '-O', 'OpenFlow13', '--bundle', 'add-flows', mgmt, flows_file)
+            ofctl('add-flows', '--bundle', flows_file, protocol='OpenFlow13')
             return time.perf_counter() - start
 
         def wire_add():
-            ofctl(ovs, 'del-flows', mgmt)
+            ofctl('del-flows')
             start = time.perf_counter()
             install_wire(ovs, flows)
             return time.perf_counter() - start
@@ -219,10 +215,10 @@ def main():
                      ofctl_add_s))
 
         ref_s, dumped = row('dump', 'ovs-ofctl -O OpenFlow13 dump-flows',
-                            lambda: ofctl(ovs, '-O', 'OpenFlow13', 'dump-flows', mgmt),
+                            lambda: ofctl('dump-flows', protocol='OpenFlow13'),
                             mem=False)
-        row('dump', 'ovs-ofctl dump-flows (OpenFlow 1.0)', lambda: ofctl(ovs, 'dump-flows',
-                                                                          mgmt), ref_s, False)
+        row('dump', 'ovs-ofctl dump-flows (OpenFlow 1.0)', lambda: ofctl('dump-flows'), ref_s,
+            False)
         _, replies = row('dump', 'raw OFPMP_FLOW request, all replies read',
                          lambda: raw_dump(ovs), ref_s, False)
     if len(text.parse_dump(dumped)) != len(flows):

@@ -18,9 +18,9 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
+from benchlib import fresh_state_dir
 from ryu_vxlan_vpc import procs
 from ryu_vxlan_vpc.lab.lab import Lab
 from ryu_vxlan_vpc.shell import run
@@ -51,8 +51,7 @@ def main():
     parser.add_argument('--seconds', type=float, default=25.0, help='per fault (25)')
     parser.add_argument('--prefix', default='flt%d-' % (os.getpid() % 1000))
     args = parser.parse_args()
-    state = tempfile.mkdtemp(prefix='bench-faults-')
-    os.rmdir(state)
+    state = fresh_state_dir('faults')
     lab = Lab(state, out=lambda line: None)
     ok = True
     try:

@@ -20,24 +20,20 @@ routed there and nothing is sent to them. A benchmark, not a test: exit 1 only w
 something did not converge.
 """
 import argparse
-import json
 import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 
+from benchlib import fresh_state_dir, last_sync, peak_rss_mib, require_root
 from ryu_vxlan_vpc import procs
 from ryu_vxlan_vpc.lab import runtime
 from ryu_vxlan_vpc.lab.lab import Lab, LabError
-from ryu_vxlan_vpc.netns import http_get
 from ryu_vxlan_vpc.registry import fleet
 from ryu_vxlan_vpc.registry.records import (NodeRecord, PortRecord, VpcRecord, node_key,
                                             node_value, port_key, port_value, vpc_key,
                                             vpc_value)
-from ryu_vxlan_vpc.shell import run
 
 FIRST_VNI = 0x5000
 PER_TXN = 128          # etcd's default --max-txn-ops
@@ -73,38 +69,18 @@ def write_records(rec, n_nodes, n_ports, n_vpcs):
     return len(puts)
 
 
-def ofctl(ovs, *args):
-    return run(['ovs-ofctl', '-O', 'OpenFlow13'] + list(args), netns=ovs.netns, env=ovs.env,
-               timeout=600).stdout
+def ofctl(ovs, cmd, *args):
+    """ovs-ofctl (OpenFlow 1.3) on compute1's br-tun; 100k-flow runs take their time."""
+    return ovs.ofctl(cmd, 'br-tun', *args, protocol='OpenFlow13', timeout=600)
 
 
 def our_flows(ovs):
-    out = ofctl(ovs, 'dump-flows', ovs.mgmt('br-tun'), 'cookie=0x79/-1')
+    out = ofctl(ovs, 'dump-flows', 'cookie=0x79/-1')
     return [line for line in out.splitlines() if 'cookie=' in line]
 
 
 def count(ovs):
     return len(our_flows(ovs))
-
-
-def peak_rss_mib(pid):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            for line in f:
-                if line.startswith('VmHWM:'):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float('nan')
-
-
-def last_sync(node_rec):
-    """compute1's last SyncReport, from the app's REST API (inside its namespace)."""
-    status, _, body = http_get(node_rec['netns'], 'http://127.0.0.1:8080/vxlan-vpc/switches')
-    if status != 200:
-        return None
-    switches = json.loads(body)['switches']
-    return switches[0]['last_sync'] if switches else None
 
 
 def wait_count(ovs, want, timeout):
@@ -128,10 +104,8 @@ def main():
                         help='leave the lab up when something did not converge (then '
                              '`ryu-vxlan-vpc lab down --state-dir DIR`)')
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit('run as root (namespaces, OVS)')
-    state = tempfile.mkdtemp(prefix='bench-l2pop-')
-    shutil.rmtree(state)
+    require_root('namespaces, OVS')
+    state = fresh_state_dir('l2pop')
     lab = Lab(state, out=lambda line: None)
     ok = False
     try:
@@ -170,19 +144,20 @@ def main():
         path = os.path.join(state, 'flows.txt')
         with open(path, 'w') as f:
             f.write('\n'.join(flows) + '\n')
-        ofctl(ovs, 'del-flows', ovs.mgmt('br-tun'))
+        ofctl(ovs, 'del-flows')
         t = time.perf_counter()
-        ofctl(ovs, '--bundle', 'add-flows', ovs.mgmt('br-tun'), path)
+        ofctl(ovs, 'add-flows', '--bundle', path)
         ref = time.perf_counter() - t
+        os.remove(path)   # not the lab's: `lab down` would leave it behind
         assert count(ovs) == len(flows)
-        ofctl(ovs, 'del-flows', ovs.mgmt('br-tun'))
+        ofctl(ovs, 'del-flows')
         t = time.perf_counter()
         lab.restart_ryu('compute1')
         took = wait_count(ovs, len(flows), args.timeout)
         rec = lab.load()
         pid = lab.node(rec, 'compute1')['ryu']['pid']
         whole = time.perf_counter() - t
-        report = last_sync(c1)
+        report = last_sync(c1['netns'])
         print('program all %d flows after a restart on an empty br-tun: %s s (ryu-manager '
               'start to the last flow)' % (len(flows), 'n/a' if took is None else '%.2f' % whole))
         if report:
@@ -198,15 +173,12 @@ def main():
         ryu = lab.node(rec, 'compute1')['ryu']
         procs.stop(ryu['pid'], ryu.get('started'))
         t = time.perf_counter()
-        ofctl(ovs, 'dump-flows', ovs.mgmt('br-tun'))
+        ofctl(ovs, 'dump-flows')
         dump_s = time.perf_counter() - t
         lab.restart_ryu('compute1')
         noop, deadline = None, time.perf_counter() + args.timeout
         while noop is None and time.perf_counter() < deadline:
-            try:
-                noop = last_sync(c1)
-            except OSError:      # not listening yet
-                pass
+            noop = last_sync(c1['netns'])   # None until the restarted app answers
             time.sleep(0.2)
         if noop:
             print('no-op resync after a restart (br-tun holds all %d flows): %.2f s = read '
@@ -222,8 +194,7 @@ def main():
             t = time.perf_counter()
             runtime.register(rec, fleet.add_port, 'fake0000', 'extra%d' % i,
                              '%#x' % FIRST_VNI, mac, '10.255.0.%d' % (i + 1))
-            while 'dl_dst=%s' % mac not in ofctl(ovs, 'dump-flows', ovs.mgmt('br-tun'),
-                                                 'table=20,dl_dst=%s' % mac):
+            while 'dl_dst=%s' % mac not in ofctl(ovs, 'dump-flows', 'table=20,dl_dst=%s' % mac):
                 if time.perf_counter() - t > 60:
                     raise LabError('port %s never reached compute1' % mac)
                 time.sleep(0.01)

@@ -15,22 +15,20 @@ seconds, and where they went: read, plan, send), not from its log. Everything ma
 at the end. A benchmark, not a test: it only checks the flow counts.
 """
 import argparse
-import json
 import os
 import re
 import sys
 import time
 
+from benchlib import last_sync, require_root
 from ryu_vxlan_vpc.config import Vpc, tunnel_port_name
 from ryu_vxlan_vpc.flows import text
-from ryu_vxlan_vpc.netns import http_get
 from ryu_vxlan_vpc.ovs_instance import private_ovs
 from ryu_vxlan_vpc.procs import poll
 from ryu_vxlan_vpc.pipeline import br_tun
 from ryu_vxlan_vpc.ryu_process import RyuManager
 from ryu_vxlan_vpc.shell import run
 
-REST = 'http://127.0.0.1:8080/vxlan-vpc/switches'
 
 
 def remote(i):
@@ -66,15 +64,6 @@ def count_flows(ovs, bridge, cookie=0x79):
     return int(re.search(r'flow_count=(\d+)', out).group(1))
 
 
-def last_sync(netns):
-    try:
-        status, _, body = http_get(netns, REST, timeout=60)
-    except OSError:
-        return None
-    switches = json.loads(body)['switches'] if status == 200 else []
-    return switches[0]['last_sync'] if switches else None
-
-
 def wait_report(ryu, netns, timeout, newer_than=0.0, flows=None):
     """The app's sync report once one finished after ``newer_than`` (and, if given, for
     ``flows`` flows): what REST serves, the same data the log line is made from."""
@@ -95,8 +84,7 @@ def main():
     parser.add_argument('--vpcs', type=int, default=4000, help='VPCs, 1..4094 (4000)')
     parser.add_argument('--tunnels', type=int, default=16, help='VXLAN ports (16)')
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit('run as root (it creates a network namespace and an OVS instance)')
+    require_root('it creates a network namespace and an OVS instance')
     if not 1 <= args.vpcs <= 4094:
         raise SystemExit('--vpcs %d: a node has local VLANs 1..4094' % args.vpcs)
 

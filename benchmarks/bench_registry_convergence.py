@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 
+from benchlib import require_root
 from ryu_vxlan_vpc.lab import runtime
 from ryu_vxlan_vpc.lab.lab import Lab, LabError
 from ryu_vxlan_vpc.lab.report import tun_bridge
@@ -292,8 +293,7 @@ def main():
     parser.add_argument('--keep-logs', metavar='DIR',
                         help='copy the ryu-manager and etcd logs here before the lab goes')
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit('run as root (the lab makes namespaces, OVS instances and etcd)')
+    require_root('the lab makes namespaces, OVS instances and etcd')
     if args.burst + args.samples + 1 > 4094:
         raise SystemExit('a node has local VLANs 1..4094: --burst + --samples too large')
     if args.batch and args.batch * (1 + args.nodes) > ETCD_MAX_TXN_OPS:

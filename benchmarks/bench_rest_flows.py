@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 
+from benchlib import peak_rss_mib, require_root
 from ryu_vxlan_vpc.flows import text
 from ryu_vxlan_vpc.netns import http_get, inside_netns
 from ryu_vxlan_vpc.ovs_instance import private_ovs
@@ -69,14 +70,6 @@ def first_byte(netns, path):
             conn.close()
 
 
-def peak_rss_mib(pid):
-    with open('/proc/%d/status' % pid) as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    return float('nan')
-
-
 def build_bridge(ovs):
     ovs.vsctl('add-br', 'br-tun', '--', 'set', 'bridge', 'br-tun', 'datapath_type=netdev',
               'fail-mode=secure', 'protocols=OpenFlow10,OpenFlow13',
@@ -112,8 +105,7 @@ def main():
     parser.add_argument('--flows', type=int, default=100000, help='learned-style flows (100000)')
     parser.add_argument('--rounds', type=int, default=3, help='timed rounds per method (3)')
     args = parser.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit('run as root (it creates a network namespace and an OVS instance)')
+    require_root('it creates a network namespace and an OVS instance')
 
     with private_ovs('bench') as (ovs, workdir):
         netns, ryu = ovs.netns, None

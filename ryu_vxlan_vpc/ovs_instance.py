@@ -95,10 +95,10 @@ class OvsInstance:
         return run(['ovs-vsctl', '--db=' + self.db, '--timeout=%d' % timeout] + list(args),
                    netns=self.netns, env=self.env, timeout=timeout + 5).stdout
 
-    def ofctl(self, cmd, bridge, *args, protocol=None):
+    def ofctl(self, cmd, bridge, *args, protocol=None, timeout=60):
         argv = ['ovs-ofctl'] + (['-O', protocol] if protocol else [])
         return run(argv + [cmd, self.mgmt(bridge)] + list(args), netns=self.netns,
-                   env=self.env).stdout
+                   env=self.env, timeout=timeout).stdout
 
     def appctl(self, *args):
         """``ovs-appctl ARGS`` to this instance's ovs-vswitchd: its default target, found
