@@ -17,6 +17,8 @@ import base64
 import contextlib
 import importlib.util
 import os
+import shutil
+import tempfile
 
 from realenv import inside_netns, require
 
@@ -46,12 +48,20 @@ def browser_in(netns, width=1280, height=900):
         options.add_argument(arg)
     # The console, to see script errors and CSP violations.
     options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    with inside_netns(netns):
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    # Chromium's profile and its singleton-socket directory (made under TMPDIR) in a
+    # directory of our own, removed afterwards: each browser used to leave one in /tmp.
+    home = tempfile.mkdtemp(prefix='ryu-vxlan-vpc-browser-')
+    options.add_argument('--user-data-dir=%s' % os.path.join(home, 'profile'))
+    service = Service(CHROMEDRIVER, env=dict(os.environ, TMPDIR=home))
+    try:
+        with inside_netns(netns):
+            driver = webdriver.Chrome(service=service, options=options)
+            try:
+                yield driver
+            finally:
+                driver.quit()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def full_page_png(driver, path):
