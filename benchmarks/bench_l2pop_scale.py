@@ -182,10 +182,12 @@ def main():
             time.sleep(0.2)
         if noop:
             print('no-op resync after a restart (br-tun holds all %d flows): %.2f s = read '
-                  '%.2f + plan %.2f + send %.2f (%d added, %d removed); reference ovs-ofctl '
+                  '%.2f + plan %.2f + send %.2f (%d added, %d removed; read: %d flows '
+                  'decoded, %d rows recognised by their bytes); reference ovs-ofctl '
                   'dump-flows: %.2f s; %.1fx' % (
                       len(flows), noop['seconds'], noop['read_seconds'], noop['plan_seconds'],
-                      noop['send_seconds'], noop['added'], noop['removed'], dump_s,
+                      noop['send_seconds'], noop['added'], noop['removed'],
+                      noop.get('read_decoded', -1), noop.get('read_recognised', -1), dump_s,
                       noop['seconds'] / dump_s))
         rec = lab.load()
         adds = []

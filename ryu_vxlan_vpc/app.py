@@ -14,6 +14,7 @@ Flows with other cookies are never touched, except learned flows (``learn_cookie
 the installed pipeline shows to be stale (their tunnel or their VPC went away).
 """
 import gc
+import itertools
 import logging
 import signal
 import sys
@@ -35,8 +36,10 @@ from . import config, listeners, tunnel_health
 from .core import intent as intents
 from .core.switches import Controller, plan_from
 from .flows.mods import DeleteStrict
+from .flows.rows import split
 from .flows.text import render
-from .ofp import decode, encode, flowstats_raw, send
+from .ofp import decode, encode, flowstats_raw, rows_wire, send
+from .pipeline import br_tun
 from .pipeline.tables import UCAST_TO_TUN
 from .ports_agent import PortsAgent
 from .rest import api as rest_api
@@ -210,14 +213,17 @@ class VxlanVpcApp(app_manager.RyuApp):
         """The flows the switch holds now (a flow-stats request), as FlowStats."""
         return [fs for part in self.stream_flows(dpid, table, cookie, timeout) for fs in part]
 
-    def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT, cache=None):
+    def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT, cache=None,
+                     expected=None, matched=None):
         """The flows the switch holds now, as lists of FlowStats, one per reply part.
 
         A generator: the request goes out when iteration starts. ``timeout`` bounds the time
         spent waiting for the switch, not the reader's pace (a slow HTTP client reading a
         streamed answer is not the switch's delay). Raises TimeoutError, ConnectionError
         (disconnected, undecodable reply) or KeyError (no such switch). ``cache``: the
-        switch's FlowCache, for reads that repeat (a sync's).
+        switch's FlowCache, for reads that repeat (a sync's). ``expected``/``matched``:
+        rows recognised by their bytes are put in ``matched``, not yielded (a sync's, see
+        flowstats_raw.iter_flow_stats).
         """
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
@@ -237,7 +243,8 @@ class VxlanVpcApp(app_manager.RyuApp):
                 if kind == 'error':
                     raise ConnectionError(item)
                 try:
-                    yield (list(flowstats_raw.iter_flow_stats(item, cache)) if kind == 'raw'
+                    yield (list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
+                           if kind == 'raw'
                            else [decode.flow_stats(stats) for stats in item])
                 except ValueError as exc:  # a malformed reply: the dump fails
                     raise ConnectionError('undecodable flow-stats reply: %s' % exc)
@@ -414,10 +421,17 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.core.wants_sync(switch.dpid):
             return None
         started = time.monotonic()
+        # The pipeline first, in a native thread (100k rows take a while; the event loop
+        # must keep answering the switch's echo requests): the read then recognises the
+        # rows already installed by their bytes instead of decoding them.
+        desired, expected = tpool.execute(_desired_and_keys, self.core.state_of(switch.dpid))
+        built = time.monotonic()
         switch.flow_cache.next_dump()
+        matched = {}
         installed = [fs.flow for part in self.stream_flows(
-            switch.dpid, cookie=self.settings.flow_cookie, cache=switch.flow_cache)
-            for fs in part]
+            switch.dpid, cookie=self.settings.flow_cookie, cache=switch.flow_cache,
+            expected=expected, matched=matched) for fs in part]
+        del expected
         learned = ages = None
         check_learned, switch.check_learned = switch.check_learned, False
         try:
@@ -425,13 +439,10 @@ class VxlanVpcApp(app_manager.RyuApp):
             if check_learned:
                 learned, ages = self._learned_and_tunnel_ages(switch)
             read = time.monotonic()
-            # In a native thread: building and diffing 200k flows takes seconds, and the
-            # event loop must keep answering the switch's echo requests meanwhile (or it
-            # disconnects).
-            plan = tpool.execute(plan_from, *self.core.plan_inputs(switch.dpid, installed,
-                                                                     learned, ages))
+            plan = tpool.execute(plan_from, *self.core.plan_inputs(
+                switch.dpid, installed, learned, ages, desired=desired, matched=matched))
             # Adds before deletes, so traffic never meets a gap even without a bundle.
-            mods = plan.mods()
+            mods = plan.wire_mods()
             planned = time.monotonic()
             how = send.send_changes(self, switch, mods) if mods else 'nothing to send'
         except Exception:
@@ -443,7 +454,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         self.core.sync_done(switch.dpid, plan)
         done = time.monotonic()
         report = SyncReport.of(switch.dpid, plan, how, done - started, phases=(
-            read - started, planned - read, done - planned))
+            read - built, (built - started) + (planned - read), done - planned),
+            read=(len(installed), sum(len(rows) for rows in matched.values())))
         switch.last_sync = report
         switch.repaired += report.repaired
         self._log_sync(switch, plan, report, audit)
@@ -487,28 +499,42 @@ class VxlanVpcApp(app_manager.RyuApp):
             LOG.warning('switch %016x: repaired %d flows changed behind our back (%d so far): '
                         '%s', switch.dpid, len(plan.repaired), switch.repaired,
                         '; '.join(render(f) for f in plan.repaired[:LOGGED_FLOWS]))
-        lines = (['installed ' + render(f) for f in plan.add] +
-                 ['removed ' + render(f) for f in plan.delete] +
-                 ['removed stale learned flows %s' % _delete_text(d) for d in plan.forget])
-        for i, line in enumerate(lines):
+        # Rendered lazily: a sync of 100k flows logs LOGGED_FLOWS lines at info level, and
+        # renders the others only when debug is on.
+        lines = itertools.chain(
+            ('installed ' + render(f) for f in plan.add),
+            ('removed ' + render(f) for f in plan.delete),
+            ('removed stale learned flows %s' % _delete_text(d) for d in plan.forget))
+        changes = len(plan.add) + len(plan.delete) + len(plan.forget)
+        shown = changes if LOG.isEnabledFor(logging.DEBUG) else LOGGED_FLOWS
+        for i, line in enumerate(itertools.islice(lines, shown)):
             LOG.log(logging.INFO if i < LOGGED_FLOWS else logging.DEBUG,
                     'switch %016x: %s', switch.dpid, line)
-        if len(lines) > LOGGED_FLOWS:
+        if changes > LOGGED_FLOWS:
             LOG.info('switch %016x: ... and %d more flow changes (logged at debug level)',
-                     switch.dpid, len(lines) - LOGGED_FLOWS)
+                     switch.dpid, changes - LOGGED_FLOWS)
         LOG.info('switch %016x: pipeline in sync, %d flows installed on %s '
                  '(%d added, %d removed, %d unchanged; %s); tunnels %s; took %.3f s',
                  switch.dpid, report.flows, self.settings.tun_bridge, report.added,
                  report.removed, report.unchanged, report.how,
                  _ports_text(switch.tunnel_ports()), report.seconds)
-        LOG.debug('switch %016x: sync phases: read %.3f s, plan %.3f s, send %.3f s',
-                  switch.dpid, report.read_seconds, report.plan_seconds, report.send_seconds)
+        LOG.debug('switch %016x: sync phases: read %.3f s (%d flows decoded, %d rows '
+                  'recognised by their bytes), plan %.3f s, send %.3f s', switch.dpid,
+                  report.read_seconds, report.read_decoded, report.read_recognised,
+                  report.plan_seconds, report.send_seconds)
 
 
 STALL_WARN = 2.0   # seconds the event loop may be held before we say so
 # Collections of the youngest generation every GC_THRESHOLD[0] allocations, the oldest only
 # after GC_THRESHOLD[0] * [1] * [2] (20 million): see _tune_gc.
 GC_THRESHOLD = (10000, 20, 100)
+
+
+def _desired_and_keys(state):
+    """The pipeline for ``state`` (rows as rows) and {read-back key: (shape, row)} of its
+    rows, which a read recognises without decoding."""
+    desired = tuple(br_tun.build_rows(state))
+    return desired, rows_wire.expected_keys(split(desired)[1])
 
 
 def _tune_gc():

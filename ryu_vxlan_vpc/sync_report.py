@@ -21,16 +21,21 @@ class SyncReport:
     read_seconds: float = 0.0
     plan_seconds: float = 0.0
     send_seconds: float = 0.0
+    # The read: flows of ours read back and decoded, and rows (l2population's entries,
+    # ARP answers) recognised as wanted by their bytes alone (ofp.rows_wire).
+    read_decoded: int = 0
+    read_recognised: int = 0
 
     @classmethod
-    def of(cls, dpid, plan, how, seconds, now=None, phases=(0.0, 0.0, 0.0)):
+    def of(cls, dpid, plan, how, seconds, now=None, phases=(0.0, 0.0, 0.0), read=(0, 0)):
         return cls(dpid=dpid, flows=plan.unchanged + len(plan.add), added=len(plan.add),
                    removed=len(plan.delete), forgotten=len(plan.forget),
                    unchanged=plan.unchanged, how=how, seconds=round(seconds, 6),
                    finished=time.time() if now is None else now,
                    repaired=len(plan.repaired),
                    read_seconds=round(phases[0], 6), plan_seconds=round(phases[1], 6),
-                   send_seconds=round(phases[2], 6))
+                   send_seconds=round(phases[2], 6),
+                   read_decoded=read[0], read_recognised=read[1])
 
     def as_dict(self):
         d = asdict(self)

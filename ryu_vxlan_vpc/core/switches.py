@@ -2,8 +2,9 @@
 sends. Pure bookkeeping: the app feeds it switch events and tunnel health (BFD, by port
 name) and sends what it returns."""
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, Optional
 
+from ..flows.rows import Desired
 from ..model import TUNNEL_PREFIX, tunnel_port_name
 from ..pipeline import br_tun
 from ..pipeline.sync import plan_sync
@@ -15,16 +16,18 @@ class SwitchView:
     dpid: int
     ports: Dict[str, int] = field(default_factory=dict)  # name -> ofport, once described
     described: bool = False
-    synced: Optional[FrozenSet] = None  # the flows the last sync of this connection left
+    synced: Optional[Desired] = None  # the flows the last sync of this connection left
 
     def tunnel_ports(self):
         return {n: no for n, no in self.ports.items() if n.startswith(TUNNEL_PREFIX)}
 
 
-def plan_from(state, installed, learn_cookie, learned, tunnel_ages, last_desired):
-    """Pure: the pipeline for ``state`` and the difference to what is installed."""
-    return plan_sync(br_tun.build(state), installed, learn_cookie, learned, tunnel_ages,
-                     last_desired)
+def plan_from(desired, installed, learn_cookie, learned, tunnel_ages, last_desired,
+              matched=None):
+    """Pure: the difference between the pipeline ``desired`` (br_tun.build_rows) and what
+    is installed (read back, less the rows ``matched`` by their bytes)."""
+    return plan_sync(desired, installed, learn_cookie, learned, tunnel_ages, last_desired,
+                     matched)
 
 
 class Controller:
@@ -143,12 +146,17 @@ class Controller:
         order, let the plan also drop MACs learned behind a reused ofport."""
         return plan_from(*self.plan_inputs(dpid, installed, learned, tunnel_ages))
 
-    def plan_inputs(self, dpid, installed, learned=None, tunnel_ages=None):
+    def plan_inputs(self, dpid, installed, learned=None, tunnel_ages=None, desired=None,
+                    matched=None):
         """Everything ``plan_from`` needs, as immutable values: the plan can then be made
-        away from the event loop (200k flows take seconds) while events change this core."""
-        return (self.state_of(dpid), tuple(installed), self.settings.learn_cookie,
+        away from the event loop (200k flows take seconds) while events change this core.
+        ``desired``: br_tun.build_rows of ``state_of(dpid)`` when built before the read
+        (so that the reader could match rows by their bytes, ``matched``)."""
+        if desired is None:
+            desired = br_tun.build_rows(self.state_of(dpid))
+        return (tuple(desired), tuple(installed), self.settings.learn_cookie,
                 None if learned is None else tuple(learned), tunnel_ages,
-                self.switches[dpid].synced)
+                self.switches[dpid].synced, matched)
 
     def sync_done(self, dpid, plan):
         """The switch holds ``plan.desired`` now: later syncs call a difference drift."""

@@ -30,3 +30,17 @@ class DeleteFlows:
     table: Optional[int] = None
     match: Match = Match()
     out_port: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class AddRows:
+    """OFPFC_ADD of each row's flow (flows.rows): the bulk of a sync, encoded per shape
+    without a Flow object per row (``ofp.rows_wire``)."""
+    shape: object   # a flows.rows.Shape
+    rows: tuple
+
+    def __len__(self):
+        return len(self.rows)
+
+    def flows(self):
+        return [AddFlow(self.shape.flow(row)) for row in self.rows]

@@ -16,8 +16,8 @@ RYU_NAME.update(('NXM_NX_REG%d' % i, 'reg%d' % i) for i in range(16))
 OFCTL_NAME = {ryu: ofctl for ofctl, ryu in RYU_NAME.items()}
 
 # move (reg_move) fields: sent with their OXM names; OVS prints the NXM name whichever
-# header it got, and answers a dump in OpenFlow 1.3 with the OXM header. Both read back
-# as the NXM name, so a flow compares equal to itself after a round trip.
+# header it got, and (3.1) answers a dump in OpenFlow 1.3 with the NXM header. Both read
+# back as the NXM name, so a flow compares equal to itself after a round trip.
 MOVE_RYU_NAME = {
     'NXM_OF_ETH_SRC': 'eth_src', 'NXM_OF_ETH_DST': 'eth_dst',
     'NXM_OF_ARP_OP': 'arp_op', 'NXM_OF_ARP_SPA': 'arp_spa', 'NXM_OF_ARP_TPA': 'arp_tpa',

@@ -181,14 +181,23 @@ class FlowCache:
         return len(self.current)
 
 
-def iter_flow_stats(body, cache=None):
+def entry_key(buf, off, end):
+    """An entry's bytes without its counters (durations, packets, bytes): length and
+    table, priority .. cookie, match and instructions. Equal keys, equal flows."""
+    return buf[off:off + 4] + buf[off + 12:off + 32] + buf[off + 48:end]
+
+
+def iter_flow_stats(body, cache=None, expected=None, matched=None):
     """Our FlowStats for each ofp_flow_stats entry of an OFPMP_FLOW reply body (the bytes
     after the 16-byte multipart header), in order; equal to decode.flow_stats of Ryu's.
-    ``cache``: an optional FlowCache of the switch the body came from."""
+    ``cache``: an optional FlowCache of the switch the body came from. ``expected``: an
+    optional {entry key: (shape, row)} (ofp.rows_wire.expected_keys): an entry with one
+    of these keys is not decoded nor yielded but its row added to ``matched[shape]``."""
     # One copy into bytes: slicing and int.from_bytes are faster on bytes than on views,
     # and a bytes slice is a cache key as it is.
     buf = body if type(body) is bytes else bytes(body)
     off, total = 0, len(buf)
+    keyed = cache is not None or expected is not None
     while off < total:
         (length, table, dsec, dnsec, priority, idle, hard, flags, cookie, packets,
          nbytes) = _ENTRY.unpack_from(buf, off)
@@ -199,10 +208,16 @@ def iter_flow_stats(body, cache=None):
             raise ValueError('malformed flow stats entry at %d (length %d, match %d)'
                              % (off, length, match_len))
         flow = key = None
-        if cache is not None:
-            # length/table, priority..cookie, match + instructions: everything but counters
-            key = buf[off:off + 4] + buf[off + 12:off + 32] + buf[off + 48:end]
-            flow = cache.current.get(key) or cache.previous.get(key)
+        if keyed:
+            key = entry_key(buf, off, end)
+            if expected is not None:
+                hit = expected.get(key)
+                if hit is not None:
+                    matched.setdefault(hit[0], set()).add(hit[1])
+                    off = end
+                    continue
+            if cache is not None:
+                flow = cache.current.get(key) or cache.previous.get(key)
         if flow is None:
             try:
                 flow = m.Flow(table=table, priority=priority,
@@ -215,7 +230,7 @@ def iter_flow_stats(body, cache=None):
             except Exception as exc:  # Ryu's asserts/KeyErrors on what it cannot parse
                 raise ValueError('undecodable flow stats entry at %d: %s: %s'
                                  % (off, type(exc).__name__, exc)) from exc
-        if key is not None:
+        if cache is not None:
             cache.current[key] = flow
         yield m.FlowStats(flow, dsec, dnsec, packets, nbytes)
         off = end

@@ -5,7 +5,8 @@ The only place that talks OpenFlow bundles (the ONF extension OVS supports in 1.
 sends for exactly these messages (the app's error handler counts them).
 
 The changes are encoded by ``wire`` (struct-packed bytes equal to Ryu's serialisation; a
-change it cannot encode goes through Ryu's objects, ``encode.flow_mod``) and sent as
+change it cannot encode goes through Ryu's objects, ``encode.flow_mod``), rows of the bulk
+shapes (``AddRows``) by ``rows_wire`` (the same bytes, one pack per row), and sent as
 buffers of CHUNK changes with ``datapath.send``: a sync of 200k flows neither builds 200k
 Ryu objects nor holds the green threads (echo replies, other switches) for its whole length.
 """
@@ -16,7 +17,7 @@ from ryu.app.ofctl import api as ofctl_api
 from ryu.app.ofctl import exception as ofctl_exception
 from ryu.lib import hub
 
-from . import encode, wire
+from . import batches, wire
 
 LOG = logging.getLogger('ryu_vxlan_vpc.app')
 _BUNDLE_IDS = itertools.count(1)
@@ -25,34 +26,6 @@ CHUNK = 2000   # flow changes per buffer handed to the datapath (then other thre
 
 class BundleError(Exception):
     """The switch did not confirm a bundle control message."""
-
-
-def _bundle_flags(ofp):
-    """Atomic (all or nothing) and ordered (as sent: adds before deletes)."""
-    return ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
-
-
-def _encoded(datapath, mods, bundle, xids):
-    """The bytes of ``mods`` (bundle-add messages when ``bundle``), one xid each."""
-    ofp = datapath.ofproto
-    try:
-        if bundle is not None:
-            return wire.bundle_bytes(mods, bundle, _bundle_flags(ofp), xids)
-        return wire.flow_mods_bytes(mods, xids)
-    except ValueError:
-        pass  # something wire does not encode: each change on its own, Ryu for those
-    out = []
-    for mod, xid in zip(mods, xids):
-        try:
-            inner = wire.flow_mod_bytes(mod, xid)
-        except ValueError:
-            msg = encode.flow_mod(datapath, mod)
-            msg.xid = xid
-            msg.serialize()
-            inner = bytes(msg.buf)
-        out.append(inner if bundle is None else
-                   wire.bundle_add_bytes(bundle, _bundle_flags(ofp), inner, xid))
-    return b''.join(out)
 
 
 def send_changes(app, switch, mods):
@@ -66,14 +39,14 @@ def send_changes(app, switch, mods):
     datapath = switch.datapath
     ofp = datapath.ofproto
     mods = list(mods)
+    total = batches.count(mods)
     bundle = _open_bundle(app, switch) if switch.bundles else None
     switch.watched, rejected_before = set(), switch.rejected
     try:
-        for start in range(0, len(mods), CHUNK):
-            part = mods[start:start + CHUNK]
-            xids = wire.next_xids(datapath, len(part))
+        for part in batches.chunks(mods, CHUNK):
+            xids = wire.next_xids(datapath, batches.count(part))
             switch.watched.update(xids)
-            if not datapath.send(_encoded(datapath, part, bundle, xids)):
+            if not datapath.send(batches.encoded(datapath, part, bundle, xids)):
                 raise ConnectionError('switch %016x disconnected while we sent' % switch.dpid)
             hub.sleep(0)
         barrier(app, datapath)  # errors for the messages above arrive before its reply
@@ -90,18 +63,18 @@ def send_changes(app, switch, mods):
     if bundle is None:
         if rejected:
             raise RuntimeError('the switch rejected %d of %d flow changes (see errors '
-                               'above)' % (rejected, len(mods)))
-        return '%d messages one by one' % len(mods)
+                               'above)' % (rejected, total))
+        return '%d messages one by one' % total
     if rejected:
         _bundle_control(app, datapath, bundle, ofp.ONF_BCT_DISCARD_REQUEST)
         raise RuntimeError('the switch rejected %d of %d flow changes (see errors above); '
                            'bundle %d discarded, nothing changed'
-                           % (rejected, len(mods), bundle))
+                           % (rejected, total, bundle))
     try:
         _bundle_control(app, datapath, bundle, ofp.ONF_BCT_COMMIT_REQUEST)
     except ofctl_exception.OFError as exc:
         raise RuntimeError('the switch refused to commit bundle %d of %d flow changes, '
-                           'nothing changed: %s' % (bundle, len(mods), exc)) from None
+                           'nothing changed: %s' % (bundle, total, exc)) from None
     return 'in one atomic bundle'
 
 
@@ -122,7 +95,7 @@ def _open_bundle(app, switch):
 def _bundle_control(app, datapath, bundle, kind):
     """Open, commit or discard; returns when the switch confirmed it."""
     parser, ofp = datapath.ofproto_parser, datapath.ofproto
-    request = parser.ONFBundleCtrlMsg(datapath, bundle, kind, _bundle_flags(ofp), [])
+    request = parser.ONFBundleCtrlMsg(datapath, bundle, kind, batches.bundle_flags(ofp), [])
     reply = ofctl_api.send_msg(app, request, reply_cls=parser.ONFBundleCtrlMsg)
     # Each request type's reply is the next number (OPEN_REQUEST 0 -> OPEN_REPLY 1).
     if getattr(reply, 'type', None) != kind + 1 or reply.bundle_id != bundle:

@@ -21,7 +21,7 @@ Raises ValueError for what it cannot encode (``Opaque`` actions, unknown field n
 values out of range); the caller then falls back to encode.py. Where Ryu would silently
 truncate an out-of-range integer, this raises instead.
 """
-import re
+import socket
 import struct
 from functools import lru_cache
 
@@ -73,25 +73,29 @@ class _Slow(Exception):
     """A value spelt in a way only Ryu's converters (netaddr) read: encode via Ryu."""
 
 
-_MAC_RE = re.compile(r'[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}')
-_IPV4_RE = re.compile(r'(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}')
-
-
 def _mac(text):
-    """6 bytes of a MAC in the canonical spelling (others: _Slow)."""
-    if not isinstance(text, str) or not _MAC_RE.fullmatch(text):
+    """6 bytes of a MAC in the canonical spelling, xx:xx:xx:xx:xx:xx in either case
+    (others: _Slow)."""
+    if type(text) is not str or len(text) != 17 or text[2::3] != ':::::':
         raise _Slow
-    return bytes.fromhex(text.replace(':', ''))
+    try:
+        packed = bytes.fromhex(text.replace(':', ''))
+    except ValueError:
+        raise _Slow from None
+    if len(packed) != 6:  # fromhex skips whitespace
+        raise _Slow
+    return packed
 
 
 def _ipv4(text):
     """4 bytes of a dotted quad without leading zeros (others: _Slow)."""
-    if not isinstance(text, str) or not _IPV4_RE.fullmatch(text):
+    try:
+        packed = socket.inet_aton(text)
+    except (OSError, TypeError, ValueError):
+        raise _Slow from None
+    if socket.inet_ntoa(packed) != text:  # inet_aton also takes 10.1, 0x0a.0.0.1, ...
         raise _Slow
-    parts = [int(x) for x in text.split('.')]
-    if max(parts) > 255:
-        raise _Slow
-    return bytes(parts)
+    return packed
 
 
 def _int(value, bits, masked):

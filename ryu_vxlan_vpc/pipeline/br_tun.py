@@ -1,7 +1,8 @@
 """The br-tun pipeline as pure data: node state in, the complete list of flows out.
 
-One function per table, each returning that table's flows. ``build`` concatenates them
-in table order. Nothing here talks to a switch; ``ryu_vxlan_vpc.app`` ships the result.
+One function per table, each returning that table's flows; the thousands of entries that
+other nodes' ports make in tables 20 and 21 come as rows of one shape each (``populated``,
+``flows.rows``). ``build`` concatenates them in table order. Nothing here talks to a switch; ``ryu_vxlan_vpc.app`` ships the result.
 
 With ``l2_population`` the registry's remote ports decide each VPC's flood list (only the
 tunnels to nodes hosting one of its ports) and get unicast entries in table 20 (Neutron's
@@ -16,30 +17,20 @@ from typing import Optional, Tuple
 
 from ..model import Vpc
 from ..flows.model import (DEFAULT_PRIORITY, FieldRef, Flow, Learn, LearnLoad,
-                           LearnMatch, LearnOutput, Match, ModVlanVid, Move, Output,
-                           Resubmit, SetField, SetTunnel, StripVlan)
+                           LearnMatch, LearnOutput, Match, ModVlanVid, Output,
+                           Resubmit, SetTunnel, StripVlan)
+from ..flows.rows import FlowRows, expand
 from . import tables as t
+from .populated import ETH_DST, ETH_SRC, ETH_TYPE_ARP, ArpAnswer, UcastPopulated
 
 UNICAST = ('00:00:00:00:00:00', '01:00:00:00:00:00')    # multicast bit clear
 MULTICAST = ('01:00:00:00:00:00', '01:00:00:00:00:00')  # multicast bit set (incl. broadcast)
 BROADCAST = 'ff:ff:ff:ff:ff:ff'
-ETH_TYPE_ARP = 0x0806
-ARP_REPLY = 2
-OFPP_IN_PORT = 0xfffffff8   # back out of the port it came in on (patch-int, to br-int)
 
 VLAN_TCI = FieldRef('NXM_OF_VLAN_TCI')
 VLAN_VID_BITS = FieldRef('NXM_OF_VLAN_TCI', 0, 12)
-ETH_SRC = FieldRef('NXM_OF_ETH_SRC')
-ETH_DST = FieldRef('NXM_OF_ETH_DST')
 TUN_ID = FieldRef('NXM_NX_TUN_ID')
 IN_PORT = FieldRef('NXM_OF_IN_PORT')
-ARP_SHA, ARP_THA = FieldRef('NXM_NX_ARP_SHA'), FieldRef('NXM_NX_ARP_THA')
-ARP_SPA, ARP_TPA = FieldRef('NXM_OF_ARP_SPA'), FieldRef('NXM_OF_ARP_TPA')
-# The ARP answer's actions that do not depend on the port: built once, shared by every
-# answer (a node may hold 100k of them; the objects are immutable).
-ARP_TO_REPLY = (SetField('arp_op', ARP_REPLY), Move(ARP_SHA, ARP_THA), Move(ARP_SPA, ARP_TPA))
-ARP_ETH_BACK = Move(ETH_SRC, ETH_DST)
-ARP_OUT = Output(OFPP_IN_PORT)
 
 
 @dataclass(frozen=True)
@@ -178,21 +169,17 @@ def learn_from_tun(state):
 
 
 def ucast_to_tun(state):
-    """Table 20: l2population's entries for remote ports (priority 2), learned flows
-    (priority 1, written by table 10); a miss floods through 22."""
-    flows, seen, heads, outputs = [], set(), {}, {}
+    """Table 20: l2population's entries for remote ports (priority 2, as rows: see
+    ``populated.UcastPopulated``), learned flows (priority 1, written by table 10); a miss
+    floods through 22."""
+    flows = []
     if state.l2_population:
+        rows, seen = [], set()
         for vpc, route in state.routes():
-            if (vpc.vni, route.mac) in seen:
-                continue
-            seen.add((vpc.vni, route.mac))
-            # Actions shared where equal: one (strip, set VNI) per VPC, one output per port.
-            head = heads.get(vpc.vni) or heads.setdefault(vpc.vni, (StripVlan(),
-                                                                     SetTunnel(vpc.vni)))
-            out = outputs.get(route.ofport) or outputs.setdefault(route.ofport,
-                                                                  Output(route.ofport))
-            flows.append(_flow(state, t.UCAST_TO_TUN, t.UCAST_POPULATED, head + (out,),
-                               dl_vlan=vpc.local_vlan, dl_dst=route.mac))
+            if (vpc.vni, route.mac) not in seen:
+                seen.add((vpc.vni, route.mac))
+                rows.append((vpc.local_vlan, route.mac, vpc.vni, route.ofport))
+        flows.append(FlowRows(UcastPopulated(state.flow_cookie), tuple(rows)))
     return flows + [_flow(state, t.UCAST_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
 
@@ -202,20 +189,18 @@ def arp_responder(state):
 
     The request becomes the reply: opcode 2, the sender's addresses become the target's,
     the port's MAC and IP become the sender's, the Ethernet source becomes the
-    destination and the port's MAC the source; out of the port it came in on.
+    destination and the port's MAC the source; out of the port it came in on (as rows:
+    see ``populated.ArpAnswer``).
     """
     if not state.arp_responder:
         return []
-    flows, seen = [], set()
+    rows, seen = [], set()
     for vpc, route in state.routes():
-        if route.ip is None or (vpc.vni, route.ip) in seen:
-            continue
-        seen.add((vpc.vni, route.ip))
-        flows.append(_flow(state, t.ARP_RESPONDER, t.ARP_ANSWER, ARP_TO_REPLY + (
-            SetField('arp_sha', route.mac), SetField('arp_spa', route.ip),
-            ARP_ETH_BACK, SetField('eth_src', route.mac), ARP_OUT),
-            eth_type=ETH_TYPE_ARP, dl_vlan=vpc.local_vlan, arp_tpa=route.ip))
-    return flows + [_flow(state, t.ARP_RESPONDER, 0, [Resubmit(t.FLOOD_TO_TUN)])]
+        if route.ip is not None and (vpc.vni, route.ip) not in seen:
+            seen.add((vpc.vni, route.ip))
+            rows.append((vpc.local_vlan, route.ip, route.mac))
+    return [FlowRows(ArpAnswer(state.flow_cookie), tuple(rows)),
+            _flow(state, t.ARP_RESPONDER, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
 
 def flood_to_tun(state):
@@ -239,6 +224,12 @@ TABLE_BUILDERS = (local_switching, patch_lv_to_tun, gre_tun_to_lv, vxlan_tun_to_
                   dvr_not_learn, learn_from_tun, ucast_to_tun, arp_responder, flood_to_tun)
 
 
-def build(state):
-    """Every flow br-tun should hold, in table order."""
+def build_rows(state):
+    """Every flow br-tun should hold, in table order; the bulk of tables 20 and 21 as
+    FlowRows (what the sync plans and sends)."""
     return [flow for builder in TABLE_BUILDERS for flow in builder(state)]
+
+
+def build(state):
+    """Every flow br-tun should hold, in table order, as Flows."""
+    return expand(build_rows(state))

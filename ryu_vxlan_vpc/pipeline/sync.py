@@ -15,15 +15,22 @@ also catches changes made while the controller was down. With the learned flows 
 tunnel ports' ages read from the switch, ``learned.stale_learned_flows`` also finds the
 MACs learned behind an ofport that another tunnel took since (see that module).
 
+Rows: the thousands of flows other nodes' ports make (tables 20 and 21) are planned as
+rows of their shape (flows.rows, pipeline.populated), never as 100k Flow objects. A row is
+present when the reader found its exact bytes (``matched``) or a flow read back equals its
+flow; missing rows are added; a flow in the shape's place that no row wants as it is goes,
+unless a wanted row's add replaces it in place.
+
 Drift: ``last_desired`` is what the previous sync of this connection left on the switch.
 A wanted flow from it that is missing or different now, or a flow with our cookie that we
 never installed, was changed behind our back; the plan lists those as ``repaired``.
 """
 from dataclasses import dataclass
-from typing import FrozenSet, Tuple
+from typing import Tuple
 
-from ..flows.mods import AddFlow, DeleteFlows, DeleteStrict
+from ..flows.mods import AddFlow, AddRows, DeleteFlows, DeleteStrict
 from ..flows.model import Flow, Match, ModVlanVid, Resubmit
+from ..flows.rows import Desired, FlowRows, FlowSeq, split
 from . import tables as t
 from .learned import output_port, stale_learned_flows
 
@@ -32,12 +39,18 @@ VID_MASK = 0x0fff  # learned flows match the VLAN id bits of the TCI only
 
 @dataclass(frozen=True)
 class SyncPlan:
-    add: Tuple[Flow, ...]             # missing or different: OFPFC_ADD
+    add_flows: Tuple[Flow, ...]       # missing or different: OFPFC_ADD
     delete: Tuple[Flow, ...]          # ours, not wanted any more: OFPFC_DELETE_STRICT
     unchanged: int
     forget: Tuple[object, ...] = ()   # learned flows gone stale: DeleteFlows, DeleteStrict
-    desired: FrozenSet[Flow] = frozenset()  # what the switch holds once the plan is sent
+    desired: Desired = Desired()      # what the switch holds once the plan is sent
     repaired: Tuple[Flow, ...] = ()   # of add + delete: undoing changes behind our back
+    add_rows: Tuple[FlowRows, ...] = ()  # rows missing or different, per shape: OFPFC_ADD
+
+    @property
+    def add(self):
+        """Every flow to add, rows read as Flows (``len`` is free, reading is not)."""
+        return FlowSeq(self.add_flows, self.add_rows)
 
     @property
     def empty(self):
@@ -48,24 +61,67 @@ class SyncPlan:
         return ([AddFlow(f) for f in self.add] + [DeleteStrict(f) for f in self.delete] +
                 list(self.forget))
 
+    def wire_mods(self):
+        """``mods()`` with each shape's rows as one AddRows (what the sender encodes
+        without a Flow per row)."""
+        return ([AddFlow(f) for f in self.add_flows] +
+                [AddRows(r.shape, r.rows) for r in self.add_rows if r.rows] +
+                [DeleteStrict(f) for f in self.delete] + list(self.forget))
+
 
 def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=None,
-              last_desired=None):
-    """``learned``/``tunnel_ages``: the learned flows and {ofport: age} of the tunnels, when
-    they were read (see ``learned``); ``last_desired``: the previous sync's flows, if any."""
-    have = set(installed)
-    wanted_keys = {flow.key for flow in desired}
-    add = tuple(flow for flow in desired if flow not in have)
+              last_desired=None, matched=None):
+    """``desired``: Flows and FlowRows (br_tun.build_rows); ``installed``: our flows read
+    back, less ``matched``: {shape: rows} the reader found exactly as wanted by their
+    bytes (ofp.rows_wire), without decoding them. ``learned``/``tunnel_ages``: the learned
+    flows and {ofport: age} of the tunnels, when they were read (see ``learned``);
+    ``last_desired``: the previous sync's Desired, if any."""
+    flows, families = split(desired)
+    wanted_rows = {f.shape: frozenset(f.rows) for f in families}
+    present = {f.shape: set((matched or {}).get(f.shape, ())) for f in families}
+    rest, stale = _claim(installed, families, wanted_rows, present)
+    have = set(rest)
+    wanted_keys = {flow.key for flow in flows}
+    add = tuple(flow for flow in flows if flow not in have)
+    add_rows = tuple(FlowRows(f.shape, tuple(r for r in f.rows if r not in present[f.shape]))
+                     for f in families)
     # Ours but no longer wanted; an entry re-added in place is not deleted.
-    delete = tuple(flow for flow in installed if flow.key not in wanted_keys)
-    forget = () if learn_cookie is None else stale_learned(desired, installed, learn_cookie)
+    delete = tuple(flow for flow in rest if flow.key not in wanted_keys)
+    if stale:
+        keys = {shape: {shape.key(r) for r in wanted_rows[shape]}
+                for shape in {shape for shape, _, _ in stale}}
+        delete += tuple(flow for shape, key, flow in stale if key not in keys[shape])
+    forget = () if learn_cookie is None else stale_learned(flows, installed, learn_cookie)
     if learned is not None:
         forget += _not_covered(stale_learned_flows(learned, tunnel_ages or {}), forget)
     repaired = () if last_desired is None else (
         tuple(f for f in add if f in last_desired) +
+        tuple(r.shape.flow(row) for r in add_rows for row in r.rows
+              if last_desired.has_row(r.shape, row)) +
         tuple(f for f in delete if f not in last_desired))
-    return SyncPlan(add, delete, len(desired) - len(add), forget, frozenset(desired),
-                    repaired)
+    added = len(add) + sum(len(r) for r in add_rows)
+    return SyncPlan(add, delete, len(flows) + sum(len(r) for r in wanted_rows.values()) - added,
+                    forget, Desired(frozenset(flows), wanted_rows), repaired, add_rows)
+
+
+def _claim(installed, families, wanted_rows, present):
+    """Sort the flows read back: those in a shape's place (table, priority, match of its
+    fields) are that shape's -- present when a wanted row's flow exactly, else stale, as
+    (shape, key, flow) -- and the rest are compared as plain flows."""
+    places = {(f.shape.table, f.shape.priority): f.shape for f in families}
+    rest, stale = [], []
+    for flow in installed:
+        shape = places.get((flow.table, flow.priority))
+        key = None if shape is None else shape.key_of(flow)
+        if key is None:
+            rest.append(flow)
+            continue
+        row = shape.row_of(flow)
+        if row is not None and row in wanted_rows[shape]:
+            present[shape].add(row)
+        else:
+            stale.append((shape, key, flow))
+    return rest, stale
 
 
 def _not_covered(exact, broad):

@@ -164,3 +164,34 @@ def test_rest_says_which_macs_come_from_the_registry_and_shows_actual_flood_list
     floods = {v['vni']: [p['name'] for p in v['switches'][0]['flood_ports']]
               for v in json.loads(body)['vpcs']}
     assert floods == {0x22: ['vxlan-ac150c08', 'vxlan-ac150c09'], 0x24: []}
+
+
+def test_a_restart_on_a_full_br_tun_recognises_every_row_by_its_bytes(registry_node):
+    """ryu-manager restarted on a br-tun that holds the whole pipeline: its first sync
+    decodes only the plain flows; l2population's entries and the ARP answers are
+    recognised as wanted by their bytes (ofp.rows_wire), and nothing is sent."""
+    ovs, etcd, ryu = registry_node
+    with_registry(etcd, ovs.netns, populate)
+    wait_for(lambda: any('arp_tpa=192.168.10.12' in f for f in ours(ovs, 'ofctl')), 30,
+             'the ARP answer for compute2\'s port')
+    before = ours(ovs, 'ofctl')
+    rows = [f for f in before if ', table=20, priority=2,' in f or ', table=21, priority=1,'
+            in f]
+    assert len(rows) == 3   # compute2's and compute3's MACs in 0x22; compute2's IP
+    ryu.stop()
+    ryu.start()
+
+    def first_sync():
+        try:
+            status, _, body = http_get(ovs.netns, 'http://127.0.0.1:8080/vxlan-vpc/switches',
+                                       timeout=5)
+        except OSError:
+            return None
+        switches = json.loads(body)['switches'] if status == 200 else []
+        return switches[0]['last_sync'] if switches and switches[0]['last_sync'] else None
+
+    report = wait_for(first_sync, 30, 'the restarted app\'s first sync')
+    assert (report['added'], report['removed'], report['how']) == (0, 0, 'nothing to send')
+    assert report['read_recognised'] == len(rows)
+    assert report['read_decoded'] == len(before) - len(rows)
+    assert ours(ovs, 'ofctl') == before

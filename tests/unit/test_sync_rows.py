@@ -1,0 +1,123 @@
+"""The planner on rows (flows.rows) decides what the plain-Flow planner would.
+
+Random churn of remote ports, tunnels and VPCs on a fake flow table: every sync is planned
+from the rows -- with the read-back matched by bytes, as the app does, or decoded -- and
+applied; the table must then hold exactly ``build(state)``, as it would with every flow
+a Flow. Plus the cases rows make special: an entry of a wanted row's key holding other
+actions (replaced in place, never deleted), flows in the rows' place that no row wants,
+drift in a row.
+"""
+import random
+
+import pytest
+
+from fakeoftable import FakeOFTable
+from ryu_vxlan_vpc.flows.model import Match, Output
+from ryu_vxlan_vpc.flows.mods import AddFlow, AddRows
+from ryu_vxlan_vpc.flows.rows import FlowRows, FlowSeq, expand, split
+from ryu_vxlan_vpc.model import Vpc
+from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build, build_rows
+from ryu_vxlan_vpc.pipeline.populated import UcastPopulated
+from ryu_vxlan_vpc.pipeline.sync import plan_sync
+
+COOKIE = 0x79
+
+
+def random_state(rnd):
+    vpcs = tuple(Vpc(0x20 + i, 1 + rnd.randrange(6)) for i in rnd.sample(range(6), 3))
+    vpcs = tuple({v.local_vlan: v for v in vpcs}.values())   # one VPC per VLAN
+    tunnels = tuple(rnd.sample(range(5, 12), rnd.randrange(1, 5)))
+    routes = tuple(RemoteRoute(rnd.choice([v.vni for v in vpcs] + [0x99]),
+                               'fa:16:3e:00:00:%02x' % rnd.randrange(12),
+                               rnd.choice([None, '10.0.0.%d' % rnd.randrange(1, 9)]),
+                               rnd.choice(tunnels))
+                   for _ in range(rnd.randrange(20)))
+    return BrTunState(patch_int_ofport=1, tunnel_ofports=tunnels, vpcs=vpcs,
+                      l2_population=True, arp_responder=rnd.random() < 0.8,
+                      remote_ports=routes)
+
+
+def read_back(table, desired, by_bytes):
+    """Our flows as a sync reads them: the rows found exactly put aside (as the reader
+    does by bytes) or all decoded as Flows."""
+    installed = table.flows(cookie=COOKIE)
+    if not by_bytes:
+        return installed, None
+    wanted = {(f.shape, row): f.shape.flow(row) for f in split(desired)[1] for row in f.rows}
+    have = set(installed)
+    matched = {}
+    for (shape, row), flow in wanted.items():
+        if flow in have:
+            matched.setdefault(shape, set()).add(row)
+            have.discard(flow)
+    return [f for f in installed if f in have], matched
+
+
+@pytest.mark.parametrize('seed', range(40))
+def test_random_churn_converges_as_with_plain_flows(seed):
+    rnd = random.Random(seed)
+    table, last = FakeOFTable(), None
+    for _ in range(6):
+        state = random_state(rnd)
+        desired = build_rows(state)
+        installed, matched = read_back(table, desired, by_bytes=rnd.random() < 0.5)
+        plan = plan_sync(desired, installed, last_desired=last, matched=matched)
+        plain = plan_sync(build(state), table.flows(cookie=COOKIE))
+        assert sorted(plan.add, key=repr) == sorted(plain.add, key=repr)
+        assert sorted(plan.delete, key=repr) == sorted(plain.delete, key=repr)
+        assert plan.unchanged == plain.unchanged
+        # What the app sends (rows as AddRows), each row's flow as the switch adds it.
+        table.apply_bundle([one for mod in plan.wire_mods()
+                            for one in (mod.flows() if isinstance(mod, AddRows) else [mod])])
+        assert sorted(table.flows(cookie=COOKIE), key=repr) == sorted(build(state), key=repr)
+        assert sorted(plan.desired, key=repr) == sorted(build(state), key=repr)
+        last = plan.desired
+        # Behind our back: a row's flow removed, a stray flow in the rows' place.
+        rows = [f for f in split(desired)[1] if f.rows]
+        if rows and rnd.random() < 0.5:
+            family = rnd.choice(rows)
+            gone = family.shape.flow(rnd.choice(family.rows))
+            table._remove(gone)
+            installed, matched = read_back(table, desired, by_bytes=True)
+            again = plan_sync(desired, installed, last_desired=last, matched=matched)
+            assert list(again.add) == [gone] and list(again.repaired) == [gone]
+
+
+def ucast(vlan, mac, vni, port):
+    return UcastPopulated(COOKIE).flow((vlan, mac, vni, port))
+
+
+def state(routes):
+    return BrTunState(patch_int_ofport=1, tunnel_ofports=(8, 9), vpcs=(Vpc(0x22, 1),),
+                      l2_population=True, remote_ports=routes)
+
+
+def test_an_entry_of_a_wanted_key_holding_other_actions_is_replaced_not_deleted():
+    desired = build_rows(state((RemoteRoute(0x22, 'fa:16:3e:00:00:02', None, 8),)))
+    smalls = split(desired)[0]
+    wrong = ucast(1, 'fa:16:3e:00:00:02', 0x22, 9)        # same entry, old tunnel
+    plan = plan_sync(desired, smalls + [wrong])
+    assert list(plan.add) == [ucast(1, 'fa:16:3e:00:00:02', 0x22, 8)]
+    assert plan.delete == ()
+
+
+def test_flows_in_the_rows_place_that_no_row_wants_are_deleted():
+    desired = build_rows(state((RemoteRoute(0x22, 'fa:16:3e:00:00:02', None, 8),)))
+    smalls = split(desired)[0]
+    gone = ucast(1, 'fa:16:3e:00:00:07', 0x22, 8)         # a port that left
+    odd = gone.__class__(20, 2, Match(dl_vlan=1, dl_dst='fa:16:3e:00:00:02',
+                                      in_port=3), (Output(8),), COOKIE)  # not the shape
+    plan = plan_sync(desired, smalls + [gone, odd])
+    assert set(plan.delete) == {gone, odd}
+    assert list(plan.add) == [ucast(1, 'fa:16:3e:00:00:02', 0x22, 8)]
+
+
+def test_rows_are_sent_as_rows_and_read_as_flows():
+    desired = build_rows(state(tuple(RemoteRoute(0x22, 'fa:16:3e:00:00:%02x' % i, None, 8)
+                                     for i in range(1, 4))))
+    plan = plan_sync(desired, [])
+    [rows] = [m for m in plan.wire_mods() if isinstance(m, AddRows)]
+    assert len(rows) == 3 and len(plan.add) == len(expand(desired))
+    assert plan.mods()[:len(plan.add_flows)] == [AddFlow(f) for f in plan.add_flows]
+    assert FlowSeq([], [FlowRows(rows.shape, ())]) == ()
+    assert plan_sync(desired, expand(desired)).empty
