@@ -6,7 +6,8 @@ import types
 import pytest
 
 from ryu_vxlan_vpc.flows import text
-from ryu_vxlan_vpc.flows.model import FlowStats
+from ryu_vxlan_vpc.flows.model import (FieldRef, Flow, FlowStats, Load, Match, Opaque,
+                                       Output)
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build
 from ryu_vxlan_vpc.rest import stream, views
@@ -77,3 +78,22 @@ def test_an_error_after_the_first_part_raises_and_leaves_no_whole_document():
     with pytest.raises(json.JSONDecodeError):
         json.loads(b''.join(chunks))
     assert len(chunks) == 2   # the opening and the first part went out, nothing after
+
+
+def test_json_items_are_written_exactly_as_the_view_dicts_encode():
+    """flows_json writes each item from a template; it must be the JSON of
+    views.flow_view to the character (keys sorted), for every kind of flow."""
+    odd = [
+        Flow(30, 5, Match(other=(('reg3', (5, 0xff)), ('ipv4_src', ('10.0.0.0', '255.0.0.0')))),
+             (Opaque('goto_table:40'), Opaque('note:é"\\')), cookie=0, idle_timeout=60,
+             hard_timeout=7, flags=('send_flow_rem', 'no_byte_counts')),
+        Flow(20, 1, Match(vlan_tci=(1, 0xfff), dl_dst='fa:16:3e:00:00:09'),
+             (Load(0, FieldRef('NXM_OF_VLAN_TCI')), Output(8)), cookie=1 << 63,
+             hard_timeout=300),
+        Flow(0, 0, Match(), ()),
+    ]
+    stats = STATS + [FlowStats(f, 123456, 999999999, 1 << 40, 1 << 50) for f in odd]
+    for dpid in (0xabc, 0xffffffffffffffff):
+        for s in stats:
+            assert stream._flow_item(stream._STR('%016x' % dpid), s) == \
+                stream._line(views.flow_view(dpid, s))
