@@ -13,6 +13,7 @@ which switch is br-tun and what a sync sends:
 Flows with other cookies are never touched, except learned flows (``learn_cookie``) that
 the installed pipeline shows to be stale (their tunnel or their VPC went away).
 """
+import collections
 import gc
 import itertools
 import logging
@@ -225,6 +226,26 @@ class VxlanVpcApp(app_manager.RyuApp):
         rows recognised by their bytes are put in ``matched``, not yielded (a sync's, see
         flowstats_raw.iter_flow_stats).
         """
+        for kind, item in self._reply_parts(dpid, table, cookie, timeout):
+            try:
+                yield (list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
+                       if kind == 'raw' else [decode.flow_stats(stats) for stats in item])
+            except ValueError as exc:  # a malformed reply: the dump fails
+                raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+
+    def stream_table_counts(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
+        """{table: flows} of each reply part of a flow-stats request, counted from the raw
+        entries without decoding them (what /switches and /tables show). Raises as
+        ``stream_flows`` does."""
+        for kind, item in self._reply_parts(dpid, table, cookie, timeout):
+            try:
+                yield (flowstats_raw.table_counts(item) if kind == 'raw' else
+                       dict(collections.Counter(stats.table_id for stats in item)))
+            except ValueError as exc:
+                raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+
+    def _reply_parts(self, dpid, table, cookie, timeout):
+        """(kind, body) of each reply part: 'raw' bytes, or 'stats' (Ryu's parsed list)."""
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
         datapath.set_xid(request)
@@ -242,12 +263,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                 waited += time.monotonic() - began
                 if kind == 'error':
                     raise ConnectionError(item)
-                try:
-                    yield (list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
-                           if kind == 'raw'
-                           else [decode.flow_stats(stats) for stats in item])
-                except ValueError as exc:  # a malformed reply: the dump fails
-                    raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+                yield kind, item
                 if last:
                     return
         finally:

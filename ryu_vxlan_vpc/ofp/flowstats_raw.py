@@ -236,6 +236,24 @@ def iter_flow_stats(body, cache=None, expected=None, matched=None):
         off = end
 
 
+_LENGTH_TABLE = struct.Struct('!HB')
+_MIN_ENTRY = _ENTRY.size + 8   # the fixed part and an empty match (padded to 8)
+
+
+def table_counts(body):
+    """{table: entries} of an OFPMP_FLOW reply body, from each entry's length and table
+    alone: nothing decoded (counting 100k flows for /switches costs a walk, not a dump)."""
+    buf = body if type(body) is bytes else bytes(body)
+    off, total, counts = 0, len(buf), {}
+    while off < total:
+        length, table = _LENGTH_TABLE.unpack_from(buf, off)
+        if length < _MIN_ENTRY or off + length > total:
+            raise ValueError('malformed flow stats entry at %d (length %d)' % (off, length))
+        counts[table] = counts.get(table, 0) + 1
+        off += length
+    return counts
+
+
 # --- the hook into Ryu ---------------------------------------------------------------
 class _WholeBody:
     """Stands in for OFPFlowStats as the reply's body class: takes the rest in one go."""

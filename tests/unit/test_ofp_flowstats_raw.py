@@ -261,3 +261,17 @@ def test_rawconn_requests_are_ryus_bytes():
     msg.serialize()
     assert rawconn.bundle_ctrl(78, 9, ofp.ONF_BCT_COMMIT_REQUEST,
                                ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED) == bytes(msg.buf)
+
+
+def test_table_counts_walk_the_entries_without_decoding():
+    entries = pipeline_entries() + foreign_entries()
+    decoded = ryu_decoded(entries)
+    want = {}
+    for stats in decoded:
+        want[stats.flow.table] = want.get(stats.flow.table, 0) + 1
+    assert len(want) > 3 and flowstats_raw.table_counts(b''.join(entries)) == want
+    assert flowstats_raw.table_counts(b'') == {}
+    good = entries[0]
+    for bad in [good[:-8], struct.pack('!H', 40) + good[2:], struct.pack('!H', 0) + good[2:]]:
+        with pytest.raises(ValueError):
+            flowstats_raw.table_counts(bad)
