@@ -81,16 +81,17 @@ class PortsAgent:
 
     def on_fleet(self, fleet, revision=None):
         self.fleet, self.fleet_revision = fleet, revision
-        # A native thread: at 100k ports this takes a while (see registry.follow).
-        intent, notes = tpool.execute(intents.from_fleet, fleet, self.settings.node_name,
-                                      self.settings.local_ip, dict(self.vlans or {}))
+        # A native thread: at 100k ports this takes a while (see registry.follow), and so
+        # does comparing two intents of 50k remote ports.
+        intent, notes, change = tpool.execute(
+            _intent_and_change, fleet, self.settings.node_name, self.settings.local_ip,
+            dict(self.vlans or {}), self.intent)
         for note in set(notes) - self.notes:
             LOG.warning('registry: %s', note)
         self.notes = set(notes)
-        if intent == self.intent:
+        if change is None:
             return
-        LOG.info('registry (revision %s): %s', revision,
-                 intents.describe_change(self.intent, intent))
+        LOG.info('registry (revision %s): %s', revision, change)
         self.intent = intent
         self.vlans = {v.vni: v.local_vlan for v in intent.vpcs}
         self.on_intent(intent)
@@ -191,3 +192,12 @@ class PortsAgent:
     def apply_tunnels(self, intent):
         """SIGHUP: create the tunnels new remote_ips need, remove ours that left."""
         return self.reconcile(intent, vm_ports=False)
+
+
+def _intent_and_change(fleet, node_name, local_ip, vlans, previous):
+    """(intent, notes, the line saying what changed from ``previous``, or None if
+    nothing did)."""
+    intent, notes = intents.from_fleet(fleet, node_name, local_ip, vlans)
+    if intent == previous:
+        return previous, notes, None
+    return intent, notes, intents.describe_change(previous, intent)

@@ -40,6 +40,7 @@ class Follower:
         # thread pool's execute, so the event loop keeps serving the switches meanwhile.
         self.offload = offload or (lambda func, *args: func(*args))
         self.mirror = {}        # key -> value bytes, as of self.revision
+        self.parsed = {}        # key -> (value, record): parse_fleet's memo
         self.revision = None    # last revision applied (None: nothing read yet)
         self.down = False       # etcd unreachable (said once)
         # Whether the last read or watch of etcd worked; None until the first one ends.
@@ -123,7 +124,8 @@ class Follower:
 
     def _publish(self):
         started = self.clock()
-        fleet, problems = self.offload(parse_fleet, self.prefix, dict(self.mirror))
+        fleet, problems = self.offload(parse_fleet, self.prefix, dict(self.mirror),
+                                       self.parsed)
         current = set()
         for key, reason in problems:
             mark = (key, self.mirror.get(key), reason)

@@ -284,14 +284,28 @@ def parse_record(prefix, key, value):
                       _optional(obj, 'ip', parse_ipv4))
 
 
-def parse_fleet(prefix, kvs):
-    """{key: value bytes|str} -> (Fleet, [(key, reason)]). Never raises on content."""
+def parse_fleet(prefix, kvs, memo=None):
+    """{key: value bytes|str} -> (Fleet, [(key, reason)]). Never raises on content.
+
+    ``memo``: a dict the caller keeps between calls with the same ``prefix``, {key: (value,
+    record or RecordError)}: a record whose value did not change is not parsed again (a
+    port added to a 50k-record fleet parses one record, not 50k). Keys no longer in
+    ``kvs`` leave it."""
     nodes, vpcs, ports, problems = {}, {}, [], []
     for key in sorted(kvs):
-        try:
-            rec = parse_record(prefix, key, kvs[key])
-        except RecordError as e:
-            problems.append((key, str(e)))
+        value = kvs[key]
+        known = None if memo is None else memo.get(key)
+        if known is not None and known[0] == value:
+            rec = known[1]
+        else:
+            try:
+                rec = parse_record(prefix, key, value)
+            except RecordError as e:
+                rec = e
+            if memo is not None:
+                memo[key] = (value, rec)
+        if isinstance(rec, RecordError):
+            problems.append((key, str(rec)))
             continue
         if isinstance(rec, NodeRecord):
             nodes[rec.name] = (key, rec)
@@ -319,6 +333,9 @@ def parse_fleet(prefix, kvs):
         else:
             kept_ports[(rec.node, rec.port_id)] = rec
     problems.sort()
+    if memo is not None and len(memo) > len(kvs):
+        for key in [key for key in memo if key not in kvs]:
+            del memo[key]
     return Fleet(kept, vpcs, kept_ports), problems
 
 

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from ryu_vxlan_vpc.registry import records as R
 from ryu_vxlan_vpc.registry.records import (
     Fleet, NodeRecord, PortRecord, RecordError, VpcRecord, fleet_to_json, node_key, node_value,
     parse_cidr, parse_fleet, parse_ipv4, parse_mac, parse_node_name, parse_port_id, parse_vni,
@@ -138,3 +139,26 @@ def test_str_values_and_upper_case_mac_accepted():
         P + '/ports/c1/p1': '{"vni": 34, "mac": "FA:16:3E:00:00:01", "ip": null}'})
     assert problems == []
     assert fleet.ports[('c1', 'p1')] == PortRecord('c1', 'p1', 34, 'fa:16:3e:00:00:01')
+
+
+def test_parse_fleet_with_a_memo_parses_only_what_changed(monkeypatch):
+    kvs = {
+        '/p/nodes/compute1': '{"local_ip": "172.21.12.163"}',
+        '/p/vpcs/34': '{"name": "blue"}',
+        '/p/ports/compute1/p1': '{"vni": 34, "mac": "fa:16:3e:00:00:01"}',
+        '/p/ports/compute1/bad': '{"vni": 34, "mac": "not-a-mac"}',
+    }
+    memo = {}
+    first = R.parse_fleet('/p', kvs, memo)
+    assert first == R.parse_fleet('/p', kvs)      # the same answer as without a memo
+    parsed = []
+    real = R.parse_record
+    monkeypatch.setattr(R, 'parse_record', lambda *a: parsed.append(a[1]) or real(*a))
+    assert R.parse_fleet('/p', kvs, memo) == first and parsed == []
+    kvs['/p/ports/compute1/p2'] = '{"vni": 34, "mac": "fa:16:3e:00:00:02"}'
+    kvs['/p/vpcs/34'] = '{"name": "green"}'
+    del kvs['/p/ports/compute1/bad']
+    fleet, problems = R.parse_fleet('/p', kvs, memo)
+    assert sorted(parsed) == ['/p/ports/compute1/p2', '/p/vpcs/34']
+    assert (fleet, problems) == R.parse_fleet('/p', kvs) and problems == []
+    assert set(memo) == set(kvs)
