@@ -215,7 +215,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         return [fs for part in self.stream_flows(dpid, table, cookie, timeout) for fs in part]
 
     def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT, cache=None,
-                     expected=None, matched=None):
+                     expected=None, matched=None, sent=None):
         """The flows the switch holds now, as lists of FlowStats, one per reply part.
 
         A generator: the request goes out when iteration starts. ``timeout`` bounds the time
@@ -224,9 +224,10 @@ class VxlanVpcApp(app_manager.RyuApp):
         (disconnected, undecodable reply) or KeyError (no such switch). ``cache``: the
         switch's FlowCache, for reads that repeat (a sync's). ``expected``/``matched``:
         rows recognised by their bytes are put in ``matched``, not yielded (a sync's, see
-        flowstats_raw.iter_flow_stats).
+        flowstats_raw.iter_flow_stats). ``sent``: a request already made (``_request``),
+        whose replies are read instead of asking anew.
         """
-        for kind, item in self._reply_parts(dpid, table, cookie, timeout):
+        for kind, item in self._reply_parts(dpid, table, cookie, timeout, sent):
             try:
                 yield (list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
                        if kind == 'raw' else [decode.flow_stats(stats) for stats in item])
@@ -244,16 +245,27 @@ class VxlanVpcApp(app_manager.RyuApp):
             except ValueError as exc:
                 raise ConnectionError('undecodable flow-stats reply: %s' % exc)
 
-    def _reply_parts(self, dpid, table, cookie, timeout):
-        """(kind, body) of each reply part: 'raw' bytes, or 'stats' (Ryu's parsed list)."""
+    def _request(self, dpid, table=None, cookie=None):
+        """Send a flow-stats request now; returns (key, dump), where its replies queue up
+        until read (``stream_flows(sent=...)``) or dropped (``self._dumps.pop(key)``)."""
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
         datapath.set_xid(request)
         key = (datapath, request.xid)  # the connection, not the dpid: a reconnect is new
         dump = self._dumps[key] = _FlowDump()
-        waited = 0.0
         try:
             datapath.send_msg(request)
+        except Exception:
+            self._dumps.pop(key, None)
+            raise
+        return key, dump
+
+    def _reply_parts(self, dpid, table, cookie, timeout, sent=None):
+        """(kind, body) of each reply part: 'raw' bytes, or 'stats' (Ryu's parsed list).
+        The request goes out when iteration starts, unless ``sent`` already did."""
+        key, dump = sent if sent is not None else self._request(dpid, table, cookie)
+        waited = 0.0
+        try:
             while True:
                 began = time.monotonic()
                 try:
@@ -437,16 +449,23 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.core.wants_sync(switch.dpid):
             return None
         started = time.monotonic()
-        # The pipeline first, in a native thread (100k rows take a while; the event loop
-        # must keep answering the switch's echo requests): the read then recognises the
-        # rows already installed by their bytes instead of decoding them.
-        desired, expected = tpool.execute(_desired_and_keys, self.core.state_of(switch.dpid))
+        state = self.core.state_of(switch.dpid)
+        # Our flows are asked for first: the switch dumps them (and its replies queue up)
+        # while the pipeline is built, in a native thread (100k rows take a while, and the
+        # event loop must keep answering the switch's echo requests). The read then
+        # recognises the rows already installed by their bytes instead of decoding them.
+        sent = self._request(switch.dpid, cookie=self.settings.flow_cookie)
+        try:
+            desired, expected = tpool.execute(_desired_and_keys, state)
+        except Exception:
+            self._dumps.pop(sent[0], None)
+            raise
         built = time.monotonic()
         switch.flow_cache.next_dump()
         matched = {}
         installed = [fs.flow for part in self.stream_flows(
-            switch.dpid, cookie=self.settings.flow_cookie, cache=switch.flow_cache,
-            expected=expected, matched=matched) for fs in part]
+            switch.dpid, cache=switch.flow_cache, expected=expected, matched=matched,
+            sent=sent) for fs in part]
         del expected
         learned = ages = None
         check_learned, switch.check_learned = switch.check_learned, False

@@ -17,7 +17,8 @@ class SyncReport:
     repaired: int = 0  # of added + removed: undoing changes made behind our back (drift)
     # Where the seconds went: reading the switch's flows back (and the learned flows and
     # port ages when ports changed), building the pipeline and the difference, encoding
-    # and sending it until the switch confirmed (barrier, bundle commit).
+    # and sending it until the switch confirmed (barrier, bundle commit). The switch
+    # dumps its flows while the pipeline is built: the read counts what is left after.
     read_seconds: float = 0.0
     plan_seconds: float = 0.0
     send_seconds: float = 0.0

@@ -35,6 +35,9 @@ from ..flows import model as m
 from . import decode
 
 _ENTRY = struct.Struct(ofp.OFP_FLOW_STATS_0_PACK_STR)  # the 48 bytes before the match
+_MIN_ENTRY = _ENTRY.size + 8   # the fixed part and an empty match (padded to 8)
+_LENGTH = struct.Struct('!H')
+_LENGTH_TABLE = struct.Struct('!HB')
 _HH = struct.Struct('!HH')
 _I = struct.Struct('!I')
 _CACHE_MAX = 1 << 16
@@ -199,25 +202,27 @@ def iter_flow_stats(body, cache=None, expected=None, matched=None):
     off, total = 0, len(buf)
     keyed = cache is not None or expected is not None
     while off < total:
-        (length, table, dsec, dnsec, priority, idle, hard, flags, cookie, packets,
-         nbytes) = _ENTRY.unpack_from(buf, off)
-        end = off + length
-        match_len = _HH.unpack_from(buf, off + 48)[1]
-        inst = off + 48 + (match_len + 7) // 8 * 8
-        if match_len < 4 or inst > end or end > total:
-            raise ValueError('malformed flow stats entry at %d (length %d, match %d)'
-                             % (off, length, match_len))
+        end = off + _LENGTH.unpack_from(buf, off)[0]
+        if end - off < _MIN_ENTRY or end > total:
+            raise ValueError('malformed flow stats entry at %d (length %d)' % (off, end - off))
         flow = key = None
         if keyed:
             key = entry_key(buf, off, end)
             if expected is not None:
                 hit = expected.get(key)
-                if hit is not None:
+                if hit is not None:  # exactly a wanted row's bytes: nothing to decode
                     matched.setdefault(hit[0], set()).add(hit[1])
                     off = end
                     continue
             if cache is not None:
                 flow = cache.current.get(key) or cache.previous.get(key)
+        (length, table, dsec, dnsec, priority, idle, hard, flags, cookie, packets,
+         nbytes) = _ENTRY.unpack_from(buf, off)
+        match_len = _HH.unpack_from(buf, off + 48)[1]
+        inst = off + 48 + (match_len + 7) // 8 * 8
+        if match_len < 4 or inst > end:
+            raise ValueError('malformed flow stats entry at %d (length %d, match %d)'
+                             % (off, length, match_len))
         if flow is None:
             try:
                 flow = m.Flow(table=table, priority=priority,
@@ -234,10 +239,6 @@ def iter_flow_stats(body, cache=None, expected=None, matched=None):
             cache.current[key] = flow
         yield m.FlowStats(flow, dsec, dnsec, packets, nbytes)
         off = end
-
-
-_LENGTH_TABLE = struct.Struct('!HB')
-_MIN_ENTRY = _ENTRY.size + 8   # the fixed part and an empty match (padded to 8)
 
 
 def table_counts(body):
