@@ -35,7 +35,7 @@ from ryu.ofproto import ofproto_v1_3
 
 from . import config, listeners, tunnel_health
 from .core import intent as intents
-from .core.switches import Controller, plan_from
+from .core.switches import Controller, plan_from, state_from
 from .flows.mods import DeleteStrict
 from .flows.rows import split
 from .flows.text import render
@@ -449,14 +449,14 @@ class VxlanVpcApp(app_manager.RyuApp):
         if not self.core.wants_sync(switch.dpid):
             return None
         started = time.monotonic()
-        state = self.core.state_of(switch.dpid)
+        inputs = self.core.state_inputs(switch.dpid)
         # Our flows are asked for first: the switch dumps them (and its replies queue up)
-        # while the pipeline is built, in a native thread (100k rows take a while, and the
-        # event loop must keep answering the switch's echo requests). The read then
-        # recognises the rows already installed by their bytes instead of decoding them.
+        # while the state and the pipeline are built, in a native thread (100k rows take a
+        # while, and the event loop must keep answering the switch's echo requests). The
+        # read then recognises the rows already installed by their bytes, undecoded.
         sent = self._request(switch.dpid, cookie=self.settings.flow_cookie)
         try:
-            desired, expected = tpool.execute(_desired_and_keys, state)
+            desired, expected = tpool.execute(_desired_and_keys, inputs)
         except Exception:
             self._dumps.pop(sent[0], None)
             raise
@@ -565,10 +565,10 @@ STALL_WARN = 2.0   # seconds the event loop may be held before we say so
 GC_THRESHOLD = (10000, 20, 100)
 
 
-def _desired_and_keys(state):
-    """The pipeline for ``state`` (rows as rows) and {read-back key: (shape, row)} of its
-    rows, which a read recognises without decoding."""
-    desired = tuple(br_tun.build_rows(state))
+def _desired_and_keys(state_inputs):
+    """The pipeline for the state (core.state_inputs; rows as rows) and {read-back key:
+    (shape, row)} of its rows, which a read recognises without decoding."""
+    desired = tuple(br_tun.build_rows(state_from(*state_inputs)))
     return desired, rows_wire.expected_keys(split(desired)[1])
 
 

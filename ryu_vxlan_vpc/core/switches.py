@@ -30,6 +30,27 @@ def plan_from(desired, installed, learn_cookie, learned, tunnel_ages, last_desir
                      matched)
 
 
+def state_from(settings, patch_int_ofport, tunnel_ofports, intent, ports, down_tunnels):
+    """Pure: br-tun's state for ``intent`` on a switch with ``ports`` ({name: ofport};
+    None without l2population and the ARP responder, which alone use remote ports)."""
+    return br_tun.BrTunState.of(settings, patch_int_ofport, tunnel_ofports, vpcs=intent.vpcs,
+                                remote_ports=_routes(intent, ports),
+                                down_tunnels=down_tunnels)
+
+
+def _routes(intent, ports):
+    """The intent's remote ports behind tunnels OVS has made (the others wait for their
+    port, whose event syncs again)."""
+    if ports is None:
+        return ()
+    ofports = {}
+    for port in intent.remote_ports:
+        if port.remote_ip not in ofports:
+            ofports[port.remote_ip] = ports.get(tunnel_port_name(port.remote_ip))
+    return tuple(br_tun.RemoteRoute(p.vni, p.mac, p.ip, ofports[p.remote_ip])
+                 for p in intent.remote_ports if ofports[p.remote_ip] is not None)
+
+
 class Controller:
     """The decisions for every switch of one node, given the settings and the intent.
 
@@ -121,23 +142,16 @@ class Controller:
 
     # --- flows -----------------------------------------------------------------------
     def state_of(self, dpid):
-        view = self.switches[dpid]
-        return br_tun.BrTunState.of(self.settings, view.ports[self.settings.patch_int_port],
-                                    view.tunnel_ports().values(), vpcs=self.intent.vpcs,
-                                    remote_ports=self._routes(view),
-                                    down_tunnels=self.down_ofports(view))
+        return state_from(*self.state_inputs(dpid))
 
-    def _routes(self, view):
-        """The intent's remote ports behind tunnels OVS has made (the others wait for
-        their port, whose event syncs again)."""
-        if not self._populated:
-            return ()
-        ofports = {}
-        for port in self.intent.remote_ports:
-            if port.remote_ip not in ofports:
-                ofports[port.remote_ip] = view.ports.get(tunnel_port_name(port.remote_ip))
-        return tuple(br_tun.RemoteRoute(p.vni, p.mac, p.ip, ofports[p.remote_ip])
-                     for p in self.intent.remote_ports if ofports[p.remote_ip] is not None)
+    def state_inputs(self, dpid):
+        """What ``state_from`` needs, as values events will not change (the port map is
+        copied): 50k remote ports make a state that takes a while to build, and a native
+        thread can build it while the event loop goes on."""
+        view = self.switches[dpid]
+        return (self.settings, view.ports[self.settings.patch_int_port],
+                tuple(view.tunnel_ports().values()), self.intent,
+                dict(view.ports) if self._populated else None, self.down_ofports(view))
 
     def plan_sync(self, dpid, installed, learned=None, tunnel_ages=None):
         """What to send so the switch holds exactly the pipeline (installed: our flows).
