@@ -13,7 +13,7 @@ copies sent into it would be lost anyway.
 """
 import functools
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple
 
 from ..model import Vpc
 from ..flows.model import (DEFAULT_PRIORITY, FieldRef, Flow, Learn, LearnLoad,
@@ -33,9 +33,9 @@ TUN_ID = FieldRef('NXM_NX_TUN_ID')
 IN_PORT = FieldRef('NXM_OF_IN_PORT')
 
 
-@dataclass(frozen=True)
-class RemoteRoute:
-    """A remote VM port behind the tunnel ``ofport`` (from the registry's records)."""
+class RemoteRoute(NamedTuple):
+    """A remote VM port behind the tunnel ``ofport`` (from the registry's records). A
+    named tuple: a node may have 50k of them, made, hashed and sorted at every sync."""
     vni: int
     mac: str
     ip: Optional[str]
@@ -99,6 +99,10 @@ class BrTunState:
     def routes(self):
         """Remote ports of this node's VPCs, as (VPC, route); a MAC (or an IP) claimed by
         two ports of one VPC keeps the first, so each flow entry is defined once."""
+        return self._routes
+
+    @functools.cached_property
+    def _routes(self):   # two tables read them: listed once
         vpcs = {vpc.vni: vpc for vpc in self.vpcs}
         return [(vpcs[r.vni], r) for r in self.remote_ports if r.vni in vpcs]
 
@@ -174,12 +178,10 @@ def ucast_to_tun(state):
     floods through 22."""
     flows = []
     if state.l2_population:
-        rows, seen = [], set()
-        for vpc, route in state.routes():
-            if (vpc.vni, route.mac) not in seen:
-                seen.add((vpc.vni, route.mac))
-                rows.append((vpc.local_vlan, route.mac, vpc.vni, route.ofport))
-        flows.append(FlowRows(UcastPopulated(state.flow_cookie), tuple(rows)))
+        rows = {}   # the first route of each (VNI, MAC) makes the entry
+        for vpc, (vni, mac, _, ofport) in state.routes():
+            rows.setdefault((vni, mac), (vpc.local_vlan, mac, vni, ofport))
+        flows.append(FlowRows(UcastPopulated(state.flow_cookie), tuple(rows.values())))
     return flows + [_flow(state, t.UCAST_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
 
@@ -194,12 +196,11 @@ def arp_responder(state):
     """
     if not state.arp_responder:
         return []
-    rows, seen = [], set()
-    for vpc, route in state.routes():
-        if route.ip is not None and (vpc.vni, route.ip) not in seen:
-            seen.add((vpc.vni, route.ip))
-            rows.append((vpc.local_vlan, route.ip, route.mac))
-    return [FlowRows(ArpAnswer(state.flow_cookie), tuple(rows)),
+    rows = {}   # the first route of each (VNI, IP) makes the answer
+    for vpc, (vni, mac, ip, _) in state.routes():
+        if ip is not None:
+            rows.setdefault((vni, ip), (vpc.local_vlan, ip, mac))
+    return [FlowRows(ArpAnswer(state.flow_cookie), tuple(rows.values())),
             _flow(state, t.ARP_RESPONDER, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
 
