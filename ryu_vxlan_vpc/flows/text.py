@@ -227,18 +227,28 @@ _ACTION_TEXTS = {}        # (actions, dialect) -> texts: 100k learned flows shar
 _ACTION_TEXTS_MAX = 4096  # distinct lists kept; beyond that the cache starts over
 
 
+# The same, by the identity of the tuple: flows decoded from a dump share one tuple per
+# distinct action list (flowstats_raw), and hashing a tuple of dataclasses for every one
+# of 100k flows cost more than printing. Each entry holds its tuple: an id stays its own.
+_BY_ID = {}               # (id(actions), dialect) -> (actions, texts)
+
+
 def action_texts(actions, dialect='ofctl'):
     """The text of each action, as a tuple (remembered per action list: rendering a big
     dump would otherwise print the same few action lists again for every flow)."""
+    hit = _BY_ID.get((id(actions), dialect))
+    if hit is not None and hit[0] is actions:
+        return hit[1]
     key = (actions, dialect)
-    try:
-        return _ACTION_TEXTS[key]
-    except KeyError:
-        pass
-    texts = tuple(action_text(a, dialect) for a in actions)
-    if len(_ACTION_TEXTS) >= _ACTION_TEXTS_MAX:
-        _ACTION_TEXTS.clear()
-    _ACTION_TEXTS[key] = texts
+    texts = _ACTION_TEXTS.get(key)
+    if texts is None:
+        texts = tuple(action_text(a, dialect) for a in actions)
+        if len(_ACTION_TEXTS) >= _ACTION_TEXTS_MAX:
+            _ACTION_TEXTS.clear()
+        _ACTION_TEXTS[key] = texts
+    if len(_BY_ID) >= _ACTION_TEXTS_MAX:
+        _BY_ID.clear()
+    _BY_ID[id(actions), dialect] = (actions, texts)
     return texts
 
 

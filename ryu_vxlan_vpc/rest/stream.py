@@ -97,6 +97,27 @@ def _flow_item(dpid, stats):
     return _FLOW_ITEM % (
         _json_list(actions, ('drop',)), flow.cookie, dpid, round(stats.duration, 3),
         stats.duration_sec, _json_list(flow.flags), flow.hard_timeout, flow.idle_timeout,
-        _ENCODE(views.match_view(flow, fields)), stats.n_bytes, stats.n_packets,
-        flow.priority, flow.table,
+        _match_json(fields), stats.n_bytes, stats.n_packets, flow.priority, flow.table,
         _STR(text.render_stats(stats, fields=fields, actions=actions)))
+
+
+_MATCH_LAYOUTS = {}   # field names in printing order -> (sorted positions, JSON format)
+
+
+def _match_json(fields):
+    """The JSON of views.match_view (keys sorted; a bare protocol word is true), from a
+    format kept per list of field names (a dump has a handful)."""
+    names = tuple(name for name, _ in fields)
+    layout = _MATCH_LAYOUTS.get(names)
+    if layout is None:
+        if len(_MATCH_LAYOUTS) >= 1 << 12:
+            _MATCH_LAYOUTS.clear()
+        # Later fields win over earlier ones of the same name, as in the dict.
+        kept = {name: i for i, name in enumerate(names) if name != 'priority'}
+        order = sorted(kept)
+        layout = _MATCH_LAYOUTS[names] = (
+            tuple(kept[name] for name in order),
+            '{' + ', '.join(_STR(name).replace('%', '%%') + ': %s' for name in order) + '}')
+    positions, fmt = layout
+    return fmt % tuple('true' if fields[i][1] is None else _STR(fields[i][1])
+                       for i in positions)
