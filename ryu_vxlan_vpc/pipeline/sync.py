@@ -30,7 +30,7 @@ from typing import Tuple
 
 from ..flows.mods import AddFlow, AddRows, DeleteFlows, DeleteStrict
 from ..flows.model import Flow, Match, ModVlanVid, Resubmit
-from ..flows.rows import Desired, FlowRows, FlowSeq, split
+from ..flows.rows import Desired, FlowRows, FlowSeq, RowSets, split
 from . import tables as t
 from .learned import output_port, stale_learned_flows
 
@@ -77,14 +77,13 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
     flows and {ofport: age} of the tunnels, when they were read (see ``learned``);
     ``last_desired``: the previous sync's Desired, if any."""
     flows, families = split(desired)
-    wanted_rows = {f.shape: frozenset(f.rows) for f in families}
+    wanted_rows = RowSets(families)
     present = {f.shape: set((matched or {}).get(f.shape, ())) for f in families}
     rest, stale = _claim(installed, families, wanted_rows, present)
     have = set(rest)
     wanted_keys = {flow.key for flow in flows}
     add = tuple(flow for flow in flows if flow not in have)
-    add_rows = tuple(FlowRows(f.shape, tuple(r for r in f.rows if r not in present[f.shape]))
-                     for f in families)
+    add_rows = tuple(FlowRows(f.shape, _missing(f.rows, present[f.shape])) for f in families)
     # Ours but no longer wanted; an entry re-added in place is not deleted.
     delete = tuple(flow for flow in rest if flow.key not in wanted_keys)
     if stale:
@@ -100,8 +99,12 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
               if last_desired.has_row(r.shape, row)) +
         tuple(f for f in delete if f not in last_desired))
     added = len(add) + sum(len(r) for r in add_rows)
-    return SyncPlan(add, delete, len(flows) + sum(len(r) for r in wanted_rows.values()) - added,
+    return SyncPlan(add, delete, len(flows) + sum(len(f.rows) for f in families) - added,
                     forget, Desired(frozenset(flows), wanted_rows), repaired, add_rows)
+
+
+def _missing(rows, present):
+    return tuple(row for row in rows if row not in present)
 
 
 def _claim(installed, families, wanted_rows, present):
