@@ -184,7 +184,7 @@ def main():
             print('no-op resync after a restart (br-tun holds all %d flows): %.2f s = read '
                   '%.2f + plan %.2f + send %.2f (%d added, %d removed; read: %d flows '
                   'decoded, %d rows recognised by their bytes); reference ovs-ofctl '
-                  'dump-flows: %.2f s; %.1fx' % (
+                  'dump-flows: %.2f s; %.2fx' % (
                       len(flows), noop['seconds'], noop['read_seconds'], noop['plan_seconds'],
                       noop['send_seconds'], noop['added'], noop['removed'],
                       noop.get('read_decoded', -1), noop.get('read_recognised', -1), dump_s,
@@ -206,6 +206,17 @@ def main():
                                                                     for a in adds)))
         print('ryu-manager peak RSS: %.0f MiB while following live, %.0f MiB after the '
               'restart' % (rss_live, rss_sync))
+        print('issue 12 targets (this run):')
+        targets = [('peak RSS <= 150 MiB', max(rss_live, rss_sync), 150.0, 'MiB')]
+        if report:
+            targets.insert(0, ('sync into empty <= 1.5x add-flows', report['seconds'] / ref,
+                               1.5, 'x'))
+        if noop:
+            targets.insert(-1, ('no-op resync <= 1.5x dump-flows', noop['seconds'] / dump_s,
+                                1.5, 'x'))
+        for what, figure, target, unit in targets:
+            print('  %-36s %8.2f %-3s target %6.1f  %s' % (
+                what, figure, unit, target, 'met' if figure <= target else 'MISSED'))
         ok = took is not None
     finally:
         if not ok:
