@@ -457,7 +457,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         sent = self._request(switch.dpid, cookie=self.settings.flow_cookie)
         try:
             desired, expected = tpool.execute(_desired_and_keys, inputs)
-        except Exception:
+        except BaseException:   # also a green thread killed meanwhile
             self._dumps.pop(sent[0], None)
             raise
         built = time.monotonic()

@@ -200,6 +200,8 @@ def iter_flow_stats(body, cache=None, expected=None, matched=None):
     # and a bytes slice is a cache key as it is.
     buf = body if type(body) is bytes else bytes(body)
     off, total = 0, len(buf)
+    if expected is not None and matched is None:
+        raise TypeError('iter_flow_stats: expected keys need a matched dict')
     keyed = cache is not None or expected is not None
     sets = {}   # id(shape) -> matched[shape]
     while off < total:

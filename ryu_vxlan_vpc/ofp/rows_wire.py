@@ -113,14 +113,16 @@ class _Ucast:
     def tail(self, row):
         inst = self.sent.get(row[2:])
         if inst is None:
-            inst = self.sent[row[2:]] = wire.instructions_bytes(self._actions(row))
+            inst = _remember(self.sent, row[2:], wire.instructions_bytes(self._actions(row)))
         return self.match(row) + inst
 
     def key(self, row):
+        _canonical(row[0], row[1])
         parts = self.reported.get(row[2:])
         if parts is None:
             inst = reported_instructions(self._actions(row))
-            parts = self.reported[row[2:]] = (_entry_head(self.shape, 24 + len(inst)), inst)
+            parts = _remember(self.reported, row[2:],
+                              (_entry_head(self.shape, 24 + len(inst)), inst))
         return parts[0] + self.match(row) + parts[1]
 
 
@@ -161,6 +163,7 @@ class _Arp:
         return self.match(row, ip) + self.sent.pack(wire._mac(row[2]), ip)
 
     def key(self, row):
+        _canonical(row[0], row[2])
         ip = wire._ipv4(row[1])
         return self.key_head + self.match(row, ip) + self.reported.pack(wire._mac(row[2]), ip)
 
@@ -172,6 +175,25 @@ class _Template:
     def pack(self, mac, ip):
         p1, p2, p3, p4 = self.consts
         return self.packer.pack(p1, mac, p2, ip, p3, mac, p4)
+
+
+def _canonical(vlan, mac):
+    """A read-back key stands for its row's flow only if decoding it gives that flow back:
+    OVS reports MACs in lower case, and a VLAN id has 12 bits (a larger one would alias a
+    smaller). Rows not so spelt get no key (and are compared as Flows)."""
+    if type(vlan) is not int or not 0 <= vlan <= 0xfff or type(mac) is not str or \
+            mac != mac.lower():
+        raise ValueError('not a canonical row: VLAN %r, MAC %r' % (vlan, mac))
+
+
+_CACHE_MAX = 1 << 16   # per codec: distinct (VNI, tunnel) pairs kept
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 _CODECS = {UcastPopulated: _Ucast, ArpAnswer: _Arp}

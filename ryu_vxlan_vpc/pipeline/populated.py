@@ -43,15 +43,11 @@ class UcastPopulated(Shape):
     name = 'ucast_populated'
     table = t.UCAST_TO_TUN
     priority = t.UCAST_POPULATED
-    KEY_LEN = 2
 
     def flow(self, row):
         vlan, mac, vni, ofport = row
         return Flow(self.table, self.priority, Match(dl_vlan=vlan, dl_dst=mac),
                     (_STRIP, SetTunnel(vni), Output(ofport)), self.cookie)
-
-    def key(self, row):
-        return row[:2]
 
     def key_of(self, flow):
         if not _placed(self, flow):
@@ -78,7 +74,6 @@ class ArpAnswer(Shape):
     name = 'arp_answer'
     table = t.ARP_RESPONDER
     priority = t.ARP_ANSWER
-    KEY_LEN = 2
 
     def flow(self, row):
         vlan, ip, mac = row
@@ -87,9 +82,6 @@ class ArpAnswer(Shape):
                     ARP_TO_REPLY + (SetField('arp_sha', mac), SetField('arp_spa', ip),
                                     ARP_ETH_BACK, SetField('eth_src', mac), ARP_OUT),
                     self.cookie)
-
-    def key(self, row):
-        return row[:2]
 
     def key_of(self, flow):
         if not _placed(self, flow):

@@ -77,6 +77,8 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
     flows and {ofport: age} of the tunnels, when they were read (see ``learned``);
     ``last_desired``: the previous sync's Desired, if any."""
     flows, families = split(desired)
+    if len({f.shape for f in families}) != len(families):
+        raise ValueError('two FlowRows of one shape: each shape lists all its rows once')
     wanted_rows = RowSets(families)
     present = {f.shape: set((matched or {}).get(f.shape, ())) for f in families}
     rest, stale = _claim(installed, families, wanted_rows, present)

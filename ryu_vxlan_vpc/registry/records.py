@@ -301,7 +301,9 @@ def parse_fleet(prefix, kvs, memo=None):
             try:
                 rec = parse_record(prefix, key, value)
             except RecordError as e:
-                rec = e
+                # A fresh error: the one caught holds its traceback, whose frames would
+                # keep this call's copy of the whole registry alive in the memo.
+                rec = RecordError(str(e))
             if memo is not None:
                 memo[key] = (value, rec)
         if isinstance(rec, RecordError):

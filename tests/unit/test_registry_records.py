@@ -162,3 +162,10 @@ def test_parse_fleet_with_a_memo_parses_only_what_changed(monkeypatch):
     assert sorted(parsed) == ['/p/ports/compute1/p2', '/p/vpcs/34']
     assert (fleet, problems) == R.parse_fleet('/p', kvs) and problems == []
     assert set(memo) == set(kvs)
+    # A bad record's error is kept without a traceback: its frames would pin a whole copy
+    # of the registry (this call's kvs) in the memo.
+    kvs['/p/ports/compute1/bad'] = '{"vni": 34, "mac": "still-not-a-mac"}'
+    R.parse_fleet('/p', kvs, memo)
+    error = memo['/p/ports/compute1/bad'][1]
+    assert isinstance(error, R.RecordError) and error.__traceback__ is None
+    assert error.__context__ is None and error.__cause__ is None

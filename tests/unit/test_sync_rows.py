@@ -1,9 +1,9 @@
 """The planner on rows (flows.rows) decides what the plain-Flow planner would.
 
 Random churn of remote ports, tunnels and VPCs on a fake flow table: every sync is planned
-from the rows -- with the read-back matched by bytes, as the app does, or decoded -- and
-applied; the table must then hold exactly ``build(state)``, as it would with every flow
-a Flow. Plus the cases rows make special: an entry of a wanted row's key holding other
+from the rows -- with the read-back as entry bytes, rows recognised by their keys as the
+app does, or all decoded -- and compared with a plain planner over Flows; applied, the
+table must then hold exactly ``build(state)``. Plus the cases rows make special: an entry of a wanted row's key holding other
 actions (replaced in place, never deleted), flows in the rows' place that no row wants,
 drift in a row.
 """
@@ -16,6 +16,7 @@ from ryu_vxlan_vpc.flows.model import Match, Output
 from ryu_vxlan_vpc.flows.mods import AddFlow, AddRows
 from ryu_vxlan_vpc.flows.rows import FlowRows, FlowSeq, expand, split
 from ryu_vxlan_vpc.model import Vpc
+from ryu_vxlan_vpc.ofp import flowstats_raw, rows_wire
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build, build_rows
 from ryu_vxlan_vpc.pipeline.populated import UcastPopulated
 from ryu_vxlan_vpc.pipeline.sync import plan_sync
@@ -33,24 +34,33 @@ def random_state(rnd):
                                rnd.choice(tunnels))
                    for _ in range(rnd.randrange(20)))
     return BrTunState(patch_int_ofport=1, tunnel_ofports=tunnels, vpcs=vpcs,
-                      l2_population=True, arp_responder=rnd.random() < 0.8,
+                      l2_population=rnd.random() < 0.8, arp_responder=rnd.random() < 0.8,
                       remote_ports=routes)
 
 
+def reference_plan(wanted, installed, last):
+    """What a resync must do, written plainly over Flows (the planner before rows):
+    (adds, deletes, unchanged, repaired)."""
+    have, keys = set(installed), {f.key for f in wanted}
+    add = [f for f in wanted if f not in have]
+    delete = [f for f in installed if f.key not in keys]
+    repaired = ([] if last is None else
+                [f for f in add if f in last] + [f for f in delete if f not in last])
+    return add, delete, len(wanted) - len(add), repaired
+
+
 def read_back(table, desired, by_bytes):
-    """Our flows as a sync reads them: the rows found exactly put aside (as the reader
-    does by bytes) or all decoded as Flows."""
+    """Our flows as a sync reads them: as entry bytes the way OVS reports them, the rows'
+    found by their read-back keys (ofp.rows_wire) and the rest decoded; or all decoded."""
     installed = table.flows(cookie=COOKIE)
     if not by_bytes:
         return installed, None
-    wanted = {(f.shape, row): f.shape.flow(row) for f in split(desired)[1] for row in f.rows}
-    have = set(installed)
+    body = b''.join(k[:4] + bytes(8) + k[4:24] + bytes(16) + k[24:]
+                    for k in map(rows_wire.entry_key, installed))
     matched = {}
-    for (shape, row), flow in wanted.items():
-        if flow in have:
-            matched.setdefault(shape, set()).add(row)
-            have.discard(flow)
-    return [f for f in installed if f in have], matched
+    rest = [s.flow for s in flowstats_raw.iter_flow_stats(
+        body, None, rows_wire.expected_keys(split(desired)[1]), matched)]
+    return rest, matched
 
 
 @pytest.mark.parametrize('seed', range(40))
@@ -62,10 +72,12 @@ def test_random_churn_converges_as_with_plain_flows(seed):
         desired = build_rows(state)
         installed, matched = read_back(table, desired, by_bytes=rnd.random() < 0.5)
         plan = plan_sync(desired, installed, last_desired=last, matched=matched)
-        plain = plan_sync(build(state), table.flows(cookie=COOKIE))
-        assert sorted(plan.add, key=repr) == sorted(plain.add, key=repr)
-        assert sorted(plan.delete, key=repr) == sorted(plain.delete, key=repr)
-        assert plan.unchanged == plain.unchanged
+        add, delete, unchanged, repaired = reference_plan(
+            build(state), table.flows(cookie=COOKIE), None if last is None else set(last))
+        assert sorted(plan.add, key=repr) == sorted(add, key=repr)
+        assert sorted(plan.delete, key=repr) == sorted(delete, key=repr)
+        assert plan.unchanged == unchanged
+        assert sorted(plan.repaired, key=repr) == sorted(repaired, key=repr)
         # What the app sends (rows as AddRows), each row's flow as the switch adds it.
         table.apply_bundle([one for mod in plan.wire_mods()
                             for one in (mod.flows() if isinstance(mod, AddRows) else [mod])])
@@ -119,5 +131,7 @@ def test_rows_are_sent_as_rows_and_read_as_flows():
     [rows] = [m for m in plan.wire_mods() if isinstance(m, AddRows)]
     assert len(rows) == 3 and len(plan.add) == len(expand(desired))
     assert plan.mods()[:len(plan.add_flows)] == [AddFlow(f) for f in plan.add_flows]
-    assert FlowSeq([], [FlowRows(rows.shape, ())]) == ()
+    assert FlowSeq([], [FlowRows(rows.shape, ())]) == () != plan.add
+    assert FlowSeq([], [FlowRows(rows.shape, rows.rows)]) == [
+        rows.shape.flow(r) for r in rows.rows]
     assert plan_sync(desired, expand(desired)).empty
