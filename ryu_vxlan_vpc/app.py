@@ -227,23 +227,21 @@ class VxlanVpcApp(app_manager.RyuApp):
         flowstats_raw.iter_flow_stats). ``sent``: a request already made (``_request``),
         whose replies are read instead of asking anew.
         """
-        for kind, item in self._reply_parts(dpid, table, cookie, timeout, sent):
-            try:
-                yield (list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
-                       if kind == 'raw' else [decode.flow_stats(stats) for stats in item])
-            except ValueError as exc:  # a malformed reply: the dump fails
-                raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+        def read(kind, item):
+            if kind == 'raw':
+                return list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
+            return [decode.flow_stats(stats) for stats in item]
+        return self._reply_parts(dpid, table, cookie, timeout, read, sent)
 
     def stream_table_counts(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """{table: flows} of each reply part of a flow-stats request, counted from the raw
         entries without decoding them (what /switches and /tables show). Raises as
         ``stream_flows`` does."""
-        for kind, item in self._reply_parts(dpid, table, cookie, timeout):
-            try:
-                yield (flowstats_raw.table_counts(item) if kind == 'raw' else
-                       dict(collections.Counter(stats.table_id for stats in item)))
-            except ValueError as exc:
-                raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+        def count(kind, item):
+            if kind == 'raw':
+                return flowstats_raw.table_counts(item)
+            return dict(collections.Counter(stats.table_id for stats in item))
+        return self._reply_parts(dpid, table, cookie, timeout, count)
 
     def _request(self, dpid, table=None, cookie=None):
         """Send a flow-stats request now; returns (key, dump), where its replies queue up
@@ -260,9 +258,10 @@ class VxlanVpcApp(app_manager.RyuApp):
             raise
         return key, dump
 
-    def _reply_parts(self, dpid, table, cookie, timeout, sent=None):
-        """(kind, body) of each reply part: 'raw' bytes, or 'stats' (Ryu's parsed list).
-        The request goes out when iteration starts, unless ``sent`` already did."""
+    def _reply_parts(self, dpid, table, cookie, timeout, read, sent=None):
+        """``read(kind, body)`` of each reply part, body being 'raw' bytes or 'stats' (Ryu's
+        parsed list); a body it cannot read fails the dump. The request goes out when
+        iteration starts, unless ``sent`` already did."""
         key, dump = sent if sent is not None else self._request(dpid, table, cookie)
         waited = 0.0
         try:
@@ -275,7 +274,10 @@ class VxlanVpcApp(app_manager.RyuApp):
                 waited += time.monotonic() - began
                 if kind == 'error':
                     raise ConnectionError(item)
-                yield kind, item
+                try:
+                    yield read(kind, item)
+                except ValueError as exc:  # a malformed reply
+                    raise ConnectionError('undecodable flow-stats reply: %s' % exc)
                 if last:
                     return
         finally:

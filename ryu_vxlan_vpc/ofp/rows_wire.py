@@ -32,7 +32,6 @@ from ..flows import model as m
 from ..pipeline.populated import ArpAnswer, UcastPopulated
 from . import fields, wire
 
-_APPLY = struct.Struct('!HH4x')
 _ENTRY_HEAD = struct.Struct('!HBx')           # flow-stats entry: length, table_id, pad
 _ENTRY_FIXED = struct.Struct('!HHHH4xQ')      # priority, idle, hard, flags, pad, cookie
 _ENTRY_SIZE = ofp.OFP_FLOW_STATS_0_SIZE       # 48 bytes before the match
@@ -63,7 +62,7 @@ def _nxm_move_header(name):
 
 def reported_instructions(actions):
     body = b''.join(reported_action(a) for a in actions)
-    return _APPLY.pack(ofp.OFPIT_APPLY_ACTIONS, 8 + len(body)) + body if body else b''
+    return wire.apply_actions(body)
 
 
 def entry_key(flow):

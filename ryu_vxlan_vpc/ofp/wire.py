@@ -356,6 +356,12 @@ _INSTRUCTIONS = {}   # action tuple -> encoded apply-actions instruction (b'' fo
 _INSTRUCTIONS_MAX = 1 << 16  # a bound on memory; a pipeline has a few thousand tuples
 
 
+def apply_actions(body):
+    """The apply-actions instruction holding these encoded actions (none: no instruction,
+    a drop)."""
+    return struct.pack('!HH4x', ofp.OFPIT_APPLY_ACTIONS, 8 + len(body)) + body if body else b''
+
+
 def instructions_bytes(actions):
     """The apply-actions instruction for an action tuple (cached: tuples repeat a lot)."""
     try:
@@ -366,7 +372,7 @@ def instructions_bytes(actions):
         body = b''.join(action_bytes(a) for a in actions)
     except (struct.error, OverflowError, TypeError, AttributeError) as exc:
         raise ValueError('cannot encode actions %r: %s' % (actions, exc)) from None
-    out = struct.pack('!HH4x', ofp.OFPIT_APPLY_ACTIONS, 8 + len(body)) + body if body else b''
+    out = apply_actions(body)
     if len(_INSTRUCTIONS) >= _INSTRUCTIONS_MAX:
         _INSTRUCTIONS.clear()
     _INSTRUCTIONS[actions] = out

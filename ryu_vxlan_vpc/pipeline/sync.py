@@ -56,17 +56,18 @@ class SyncPlan:
     def empty(self):
         return not self.add and not self.delete and not self.forget
 
-    def mods(self):
-        """The FlowMods in sending order: adds, deletes, then the stale learned flows."""
-        return ([AddFlow(f) for f in self.add] + [DeleteStrict(f) for f in self.delete] +
-                list(self.forget))
-
     def wire_mods(self):
-        """``mods()`` with each shape's rows as one AddRows (what the sender encodes
-        without a Flow per row)."""
+        """The FlowMods in sending order: adds, deletes, then the stale learned flows; each
+        shape's rows as one AddRows (what the sender encodes without a Flow per row)."""
         return ([AddFlow(f) for f in self.add_flows] +
                 [AddRows(r.shape, r.rows) for r in self.add_rows if r.rows] +
                 [DeleteStrict(f) for f in self.delete] + list(self.forget))
+
+    def mods(self):
+        """``wire_mods()`` with every row as the AddFlow of its Flow (the fake flow table's
+        input)."""
+        return [one for mod in self.wire_mods()
+                for one in (mod.flows() if isinstance(mod, AddRows) else (mod,))]
 
 
 def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=None,

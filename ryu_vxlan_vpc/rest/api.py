@@ -95,20 +95,7 @@ class VxlanVpcRest(ControllerBase):
 
     def _switches(self, params):
         """br-tun switches selected by an optional ?dpid=."""
-        switches = self.app.br_tun_switches()
-        if params.get('dpid') is None:
-            return sorted(switches, key=lambda sw: sw.dpid)
-        try:
-            dpid = numbers.parse_dpid(params['dpid'])
-        except ValueError:
-            raise RestError(400, 'dpid=%r is not a datapath id (%s)'
-                            % (params['dpid'], numbers.DPID_FORMATS))
-        chosen = [sw for sw in switches if sw.dpid == dpid]
-        if not chosen:
-            raise RestError(404, 'no connected %s with dpid %s (connected: %s)' % (
-                self.app.settings.tun_bridge, views.dpid_text(dpid),
-                ', '.join(views.dpid_text(sw.dpid) for sw in switches) or 'none'))
-        return chosen
+        return chosen_switches(self.app, params.get('dpid'))
 
     def _vpcs(self):
         """This node's VPCs now (none while the registry has not been read)."""
@@ -236,21 +223,39 @@ class VxlanVpcRest(ControllerBase):
                                   for name, ofport in sorted(sw.tunnel_ports().items())]})
 
 
+def chosen_switches(app, dpid_param):
+    """The app's br-tun switches in dpid order, or the one ``dpid_param`` names (a 400 if
+    it is not a dpid, a 404 if no such switch is connected)."""
+    switches = sorted(app.br_tun_switches(), key=lambda sw: sw.dpid)
+    if dpid_param is None:
+        return switches
+    try:
+        dpid = numbers.parse_dpid(dpid_param)
+    except ValueError:
+        raise RestError(400, 'dpid=%r is not a datapath id (%s)'
+                        % (dpid_param, numbers.DPID_FORMATS))
+    chosen = [sw for sw in switches if sw.dpid == dpid]
+    if not chosen:
+        raise RestError(404, 'no connected %s with dpid %s (connected: %s)' % (
+            app.settings.tun_bridge, views.dpid_text(dpid),
+            ', '.join(views.dpid_text(sw.dpid) for sw in switches) or 'none'))
+    return chosen
+
+
 class NotFound(ControllerBase):
     """Registered after VxlanVpcRest: anything else under /vxlan-vpc/ gets a JSON error."""
 
     @route('vxlan_vpc_not_found', PREFIX + '/{path:.*}')
     @handles_errors
     def not_found(self, req, **_):
-        known = ', '.join([PREFIX + p for p in ENDPOINTS] + [METRICS])
+        known = [PREFIX + p for p in ENDPOINTS] + [METRICS]
         try:
             path = req.path
         except UnicodeDecodeError:
             raise RestError(400, 'the request path is not UTF-8 (after %-decoding)')
-        endpoints = [k.rstrip('/') for k in known.split(', ')]
-        if req.method != 'GET' and path.rstrip('/') in endpoints:
+        if req.method != 'GET' and path.rstrip('/') in [k.rstrip('/') for k in known]:
             raise RestError(405, '%s %s: only GET is supported' % (req.method, path))
-        raise RestError(404, 'no such resource %s (try %s)' % (path, known))
+        raise RestError(404, 'no such resource %s (try %s)' % (path, ', '.join(known)))
 
     @route('vxlan_vpc_root', PREFIX)
     @handles_errors

@@ -12,8 +12,8 @@ from ryu.app.wsgi import ControllerBase, route
 from ..model import remote_ip_of_port
 from ..trace import explain, ovs, parse, request
 from ..trace.verdict import verdict
-from . import params as numbers
-from .api import APP_KEY, PREFIX, RestError, _json, _params, handles_errors
+from .api import (APP_KEY, PREFIX, RestError, _json, _params, chosen_switches,
+                  handles_errors)
 from .views import dpid_text
 
 PARAMS = set(request.FIELDS) | {'dpid'}
@@ -47,14 +47,14 @@ class TraceRest(ControllerBase):
         except parse.TraceFormatError as exc:
             raise RestError(503, 'ofproto/trace printed what this version cannot read: %s'
                             % exc)
+        hops = traced.bridge_hops(settings.tun_bridge)
         try:  # only the tables the packet went through: a trace never holds a whole dump
-            flows = [s.flow for table in sorted({h.table for h in traced.bridge_hops(
-                settings.tun_bridge)}) for s in self.app.dump_flows(switch.dpid, table=table)]
+            flows = [s.flow for table in sorted({h.table for h in hops})
+                     for s in self.app.dump_flows(switch.dpid, table=table)]
         except Exception as exc:
             raise RestError(503, 'switch %s did not answer the flow-stats request: %s'
                             % (dpid_text(switch.dpid), exc))
         ports = explain.Ports(switch.ports, settings.patch_int_port, in_port)
-        hops = traced.bridge_hops(settings.tun_bridge)
         return _json({
             'dpid': dpid_text(switch.dpid), 'bridge': settings.tun_bridge,
             'terms': {'node_port': terms.node_port, 'tunnel': terms.tunnel,
@@ -71,17 +71,7 @@ class TraceRest(ControllerBase):
         })
 
     def _switch(self, dpid_param):
-        switches = sorted(self.app.br_tun_switches(), key=lambda sw: sw.dpid)
-        if dpid_param is not None:
-            try:
-                dpid = numbers.parse_dpid(dpid_param)
-            except ValueError:
-                raise RestError(400, 'dpid=%r is not a datapath id (%s)'
-                                % (dpid_param, numbers.DPID_FORMATS))
-            switches = [sw for sw in switches if sw.dpid == dpid]
-            if not switches:
-                raise RestError(404, 'no connected %s with dpid %s'
-                                % (self.app.settings.tun_bridge, dpid_text(dpid)))
+        switches = chosen_switches(self.app, dpid_param)
         if not switches:
             raise RestError(503, 'no %s is connected to the controller'
                             % self.app.settings.tun_bridge)

@@ -78,9 +78,8 @@ def test_random_churn_converges_as_with_plain_flows(seed):
         assert sorted(plan.delete, key=repr) == sorted(delete, key=repr)
         assert plan.unchanged == unchanged
         assert sorted(plan.repaired, key=repr) == sorted(repaired, key=repr)
-        # What the app sends (rows as AddRows), each row's flow as the switch adds it.
-        table.apply_bundle([one for mod in plan.wire_mods()
-                            for one in (mod.flows() if isinstance(mod, AddRows) else [mod])])
+        # What the app sends (wire_mods, rows as AddRows), each row's flow as added.
+        table.apply_bundle(plan.mods())
         assert sorted(table.flows(cookie=COOKIE), key=repr) == sorted(build(state), key=repr)
         assert sorted(plan.desired, key=repr) == sorted(build(state), key=repr)
         last = plan.desired
