@@ -2,7 +2,8 @@
 
 One function per table, each returning that table's flows; the thousands of entries that
 other nodes' ports make in tables 20 and 21 come as rows of one shape each (``populated``,
-``flows.rows``). ``build`` concatenates them in table order. Nothing here talks to a switch; ``ryu_vxlan_vpc.app`` ships the result.
+``flows.rows``). ``build`` concatenates them in table order. Nothing here talks to a
+switch; ``ryu_vxlan_vpc.app`` ships the result.
 
 With ``l2_population`` the registry's remote ports decide each VPC's flood list (only the
 tunnels to nodes hosting one of its ports) and get unicast entries in table 20 (Neutron's

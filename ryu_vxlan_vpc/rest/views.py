@@ -1,6 +1,4 @@
 """JSON views of switches, flows, VPCs and learned MACs. Pure: plain data in, dicts out."""
-import collections
-
 from ..model import names_by_ofport, remote_ip_of_port
 from ..flows import model as m
 from ..flows import text
@@ -35,12 +33,6 @@ def switch_view(switch, settings, vpcs, flow_count, health=None):
         # What the last sync did and where its time went (None before the first one).
         'last_sync': switch.last_sync.as_dict() if switch.last_sync else None,
     }
-
-
-def table_counts(flow_stats):
-    """{table: number of flows} of a flow dump (FlowStats); tables without a flow are
-    not in it."""
-    return dict(collections.Counter(stats.flow.table for stats in flow_stats))
 
 
 def vpc_key(vpc):
@@ -161,8 +153,6 @@ def _mac_view(stats, source, vni, local_vlan, ports_by_ofport, seconds_left_min)
         'seconds_left_min': seconds_left_min,
         'n_packets': stats.n_packets,
     }
-
-
 
 
 def tables_view(dpid, counts):

@@ -13,7 +13,6 @@ from ryu_vxlan_vpc.flows.model import (FieldRef, Flow, FlowStats, Load, Match, O
                                        Resubmit, SetTunnel)
 from ryu_vxlan_vpc.metrics import FLOW_CACHE_SECONDS, Metrics, SwitchFacts
 from ryu_vxlan_vpc.model import Vpc
-from ryu_vxlan_vpc.rest.views import table_counts
 from ryu_vxlan_vpc.sync_report import SyncReport
 
 SETTINGS = Settings('172.21.12.163', ('172.21.12.8',), (Vpc(0x22, 12),))
@@ -92,11 +91,6 @@ def scrape(metrics):
 
 def names(samples):
     return {name for name, _ in samples}
-
-
-def test_table_counts_counts_flows_per_table():
-    assert table_counts([flow(0), flow(0), flow(20), flow(22)]) == {0: 2, 20: 1, 22: 1}
-    assert table_counts([]) == {}
 
 
 def test_every_metric_with_its_labels_and_values():

@@ -1,18 +1,7 @@
-"""The pure views behind the web page: flows per table and the fleet snapshot."""
-from ryu_vxlan_vpc.flows.model import Flow, FlowStats, Match
+"""The pure views behind the web page: tables (flows per table) and the fleet snapshot."""
 from ryu_vxlan_vpc.pipeline import tables
 from ryu_vxlan_vpc.registry.records import Fleet, NodeRecord, PortRecord, VpcRecord
 from ryu_vxlan_vpc.rest import views
-
-
-def stats(table, priority=0):
-    return FlowStats(Flow(table, priority, Match(), ()))
-
-
-def test_table_counts_counts_flows_per_table_and_leaves_empty_tables_out():
-    dump = [stats(0, 1), stats(0, 0), stats(20, 1), stats(20, 1), stats(20, 2), stats(22)]
-    assert views.table_counts(dump) == {0: 2, 20: 3, 22: 1}
-    assert views.table_counts([]) == {}
 
 
 def test_tables_view_names_every_pipeline_table_and_keeps_foreign_ones():
