@@ -39,7 +39,7 @@ from .core.switches import Controller, plan_from, state_from
 from .flows.mods import DeleteStrict
 from .flows.rows import split
 from .flows.text import render
-from .ofp import decode, encode, flowstats_raw, rows_wire, send
+from .ofp import decode, encode, flowstats_raw, rows_read, send
 from .pipeline import br_tun
 from .pipeline.tables import UCAST_TO_TUN
 from .ports_agent import PortsAgent
@@ -215,21 +215,21 @@ class VxlanVpcApp(app_manager.RyuApp):
         return [fs for part in self.stream_flows(dpid, table, cookie, timeout) for fs in part]
 
     def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT, cache=None,
-                     expected=None, matched=None, sent=None):
+                     rows=None, sent=None):
         """The flows the switch holds now, as lists of FlowStats, one per reply part.
 
         A generator: the request goes out when iteration starts. ``timeout`` bounds the time
         spent waiting for the switch, not the reader's pace (a slow HTTP client reading a
         streamed answer is not the switch's delay). Raises TimeoutError, ConnectionError
         (disconnected, undecodable reply) or KeyError (no such switch). ``cache``: the
-        switch's FlowCache, for reads that repeat (a sync's). ``expected``/``matched``:
-        rows recognised by their bytes are put in ``matched``, not yielded (a sync's, see
-        flowstats_raw.iter_flow_stats). ``sent``: a request already made (``_request``),
-        whose replies are read instead of asking anew.
+        switch's FlowCache, for reads that repeat (a sync's). ``rows``: a
+        rows_read.RowReader that takes the entries of the bulk shapes, undecoded and not
+        yielded (a sync's). ``sent``: a request already made (``_request``), whose replies
+        are read instead of asking anew.
         """
         def read(kind, item):
             if kind == 'raw':
-                return list(flowstats_raw.iter_flow_stats(item, cache, expected, matched))
+                return list(flowstats_raw.iter_flow_stats(item, cache, rows))
             return [decode.flow_stats(stats) for stats in item]
         return self._reply_parts(dpid, table, cookie, timeout, read, sent)
 
@@ -452,30 +452,38 @@ class VxlanVpcApp(app_manager.RyuApp):
             return None
         started = time.monotonic()
         inputs = self.core.state_inputs(switch.dpid)
-        # Our flows are asked for first: the switch dumps them (and its replies queue up)
-        # while the state and the pipeline are built, in a native thread (100k rows take a
-        # while, and the event loop must keep answering the switch's echo requests). The
-        # read then recognises the rows already installed by their bytes, undecoded.
+        # Our flows are asked for first, and read as the replies arrive, while the state
+        # and the pipeline are built in a native thread (100k rows take a while, and the
+        # event loop must keep answering the switch's echo requests). The entries of the
+        # bulk rows are only cut down to their values (rows_read), never decoded; the
+        # replies are not kept.
         sent = self._request(switch.dpid, cookie=self.settings.flow_cookie)
+        building = hub.spawn(_outcome, tpool.execute, _desired_and_row_bytes, inputs)
         try:
-            desired, expected = tpool.execute(_desired_and_keys, inputs)
-        except BaseException:   # also a green thread killed meanwhile
-            self._dumps.pop(sent[0], None)
+            switch.flow_cache.next_dump()
+            reader = rows_read.RowReader(rows_read.shapes(self.settings.flow_cookie))
+            installed = [fs.flow for part in self.stream_flows(
+                switch.dpid, cache=switch.flow_cache, rows=reader, sent=sent) for fs in part]
+        except BaseException:   # also this green thread killed meanwhile
+            hub.kill(building)
             raise
-        built = time.monotonic()
-        switch.flow_cache.next_dump()
-        matched = {}
-        installed = [fs.flow for part in self.stream_flows(
-            switch.dpid, cache=switch.flow_cache, expected=expected, matched=matched,
-            sent=sent) for fs in part]
-        del expected
+        read = time.monotonic()
+        built, result = building.wait()
+        if not built:
+            raise result
+        desired, wanted = result
+        families = split(desired)[1]
+        matched, others = tpool.execute(rows_read.resolve, reader, families, wanted)
+        recognised = len(reader)
+        del reader, wanted
+        installed += others
         learned = ages = None
         check_learned, switch.check_learned = switch.check_learned, False
         try:
             # Cleared first: a port event while we read sets it again for the next sync.
             if check_learned:
                 learned, ages = self._learned_and_tunnel_ages(switch)
-            read = time.monotonic()
+                read = time.monotonic()
             plan = tpool.execute(plan_from, *self.core.plan_inputs(
                 switch.dpid, installed, learned, ages, desired=desired, matched=matched))
             # Adds before deletes, so traffic never meets a gap even without a bundle.
@@ -491,8 +499,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         self.core.sync_done(switch.dpid, plan)
         done = time.monotonic()
         report = SyncReport.of(switch.dpid, plan, how, done - started, phases=(
-            read - built, (built - started) + (planned - read), done - planned),
-            read=(len(installed), sum(len(rows) for rows in matched.values())))
+            read - started, planned - read, done - planned),
+            read=(len(installed) - len(others), recognised))
         switch.last_sync = report
         switch.repaired += report.repaired
         self._log_sync(switch, plan, report, audit)
@@ -567,11 +575,20 @@ STALL_WARN = 2.0   # seconds the event loop may be held before we say so
 GC_THRESHOLD = (10000, 20, 100)
 
 
-def _desired_and_keys(state_inputs):
-    """The pipeline for the state (core.state_inputs; rows as rows) and {read-back key:
-    (shape, row)} of its rows, which a read recognises without decoding."""
+def _desired_and_row_bytes(state_inputs):
+    """The pipeline for the state (core.state_inputs; rows as rows) and {shape: the row
+    bytes of each of its rows} (rows_read), by which a read finds them installed."""
     desired = tuple(br_tun.build_rows(state_from(*state_inputs)))
-    return desired, rows_wire.expected_keys(split(desired)[1])
+    return desired, {f.shape: rows_read.row_bytes(f.shape, f.rows) for f in split(desired)[1]}
+
+
+def _outcome(func, *args):
+    """(True, its result) or (False, the exception): what a green thread that is waited
+    for returns, so that its failure is raised by the waiter (and logged once, there)."""
+    try:
+        return True, func(*args)
+    except Exception as exc:
+        return False, exc
 
 
 def _tune_gc():

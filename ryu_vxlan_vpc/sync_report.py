@@ -18,12 +18,12 @@ class SyncReport:
     # Where the seconds went: reading the switch's flows back (and the learned flows and
     # port ages when ports changed), building the pipeline and the difference, encoding
     # and sending it until the switch confirmed (barrier, bundle commit). The switch
-    # dumps its flows while the pipeline is built: the read counts what is left after.
+    # dumps its flows while the pipeline is built: the read includes that.
     read_seconds: float = 0.0
     plan_seconds: float = 0.0
     send_seconds: float = 0.0
     # The read: flows of ours read back and decoded, and rows (l2population's entries,
-    # ARP answers) recognised as wanted by their bytes alone (ofp.rows_wire).
+    # ARP answers) recognised by their bytes alone (ofp.rows_read).
     read_decoded: int = 0
     read_recognised: int = 0
 

@@ -164,8 +164,8 @@ class Controller:
                     matched=None):
         """Everything ``plan_from`` needs, as immutable values: the plan can then be made
         away from the event loop (200k flows take seconds) while events change this core.
-        ``desired``: br_tun.build_rows of ``state_of(dpid)`` when built before the read
-        (so that the reader could match rows by their bytes, ``matched``)."""
+        ``desired``: br_tun.build_rows of ``state_of(dpid)`` when built beside the read;
+        ``matched``: its rows the read found by their bytes (ofp.rows_read.resolve)."""
         if desired is None:
             desired = br_tun.build_rows(self.state_of(dpid))
         return (tuple(desired), tuple(installed), self.settings.learn_cookie,

@@ -190,40 +190,34 @@ def entry_key(buf, off, end):
     return buf[off:off + 4] + buf[off + 12:off + 32] + buf[off + 48:end]
 
 
-def iter_flow_stats(body, cache=None, expected=None, matched=None):
+def iter_flow_stats(body, cache=None, rows=None):
     """Our FlowStats for each ofp_flow_stats entry of an OFPMP_FLOW reply body (the bytes
     after the 16-byte multipart header), in order; equal to decode.flow_stats of Ryu's.
-    ``cache``: an optional FlowCache of the switch the body came from. ``expected``: an
-    optional {entry key: (shape, row)} (ofp.rows_wire.expected_keys): an entry with one
-    of these keys is not decoded nor yielded but its row added to ``matched[shape]``."""
+    ``cache``: an optional FlowCache of the switch the body came from. ``rows``: an
+    optional ofp.rows_read.RowReader: an entry of one of its shapes is not decoded nor
+    yielded, but its row bytes are added to ``rows.found``."""
     # One copy into bytes: slicing and int.from_bytes are faster on bytes than on views,
     # and a bytes slice is a cache key as it is.
     buf = body if type(body) is bytes else bytes(body)
     off, total = 0, len(buf)
-    if expected is not None and matched is None:
-        raise TypeError('iter_flow_stats: expected keys need a matched dict')
-    keyed = cache is not None or expected is not None
-    sets = {}   # id(shape) -> matched[shape]
+    places = None if rows is None else rows.places
+    join = b''.join
     while off < total:
         end = off + _LENGTH.unpack_from(buf, off)[0]
         if end - off < _MIN_ENTRY or end > total:
             raise ValueError('malformed flow stats entry at %d (length %d)' % (off, end - off))
-        flow = key = None
-        if keyed:
-            key = entry_key(buf, off, end)
-            if expected is not None:
-                hit = expected.get(key)
-                if hit is not None:  # exactly a wanted row's bytes: nothing to decode
-                    # matched[shape] found by the shape's identity: hashing a dataclass
-                    # for each of 100k rows cost more than the rest of the read.
-                    found = sets.get(id(hit[0]))
-                    if found is None:
-                        found = sets[id(hit[0])] = matched.setdefault(hit[0], set())
-                    found.add(hit[1])
+        if places is not None:
+            place = places.get((end - off, buf[off + 2]))
+            if place is not None:
+                hit = place[0](buf, off)
+                if hit is not None:   # exactly a row's entry: its values, nothing decoded
+                    place[1](join(hit.groups()))
                     off = end
                     continue
-            if cache is not None:
-                flow = cache.current.get(key) or cache.previous.get(key)
+        flow = key = None
+        if cache is not None:
+            key = entry_key(buf, off, end)
+            flow = cache.current.get(key) or cache.previous.get(key)
         (length, table, dsec, dnsec, priority, idle, hard, flags, cookie, packets,
          nbytes) = _ENTRY.unpack_from(buf, off)
         match_len = _HH.unpack_from(buf, off + 48)[1]

@@ -1,23 +1,15 @@
-"""Rows of the bulk shapes (pipeline.populated) -> bytes, one struct pack per row.
+"""Rows of the bulk shapes (pipeline.populated) -> FlowMod bytes, one struct pack per row.
 
-Two encodings per shape:
+What ``wire.flow_mod_bytes(AddFlow(shape.flow(row)), xid)`` gives (and so Ryu's
+serialisation), bundled or not. The constant parts are cut from wire.py's own encoding
+of a sample row at import, so they cannot drift from it; tests/unit/test_ofp_rows_wire.py
+compares every byte on random rows.
 
-- **FlowMod**: what ``wire.flow_mod_bytes(AddFlow(shape.flow(row)), xid)`` gives (and so
-  Ryu's serialisation), bundled or not. The constant parts are cut from wire.py's own
-  encoding of a sample row at import, so they cannot drift from it;
-  tests/unit/test_ofp_rows_wire.py compares every byte on random rows.
-- **Read-back key**: the bytes OVS sends back for that flow in a flow-stats reply, less
-  the counters (the ``flowstats_raw.entry_key`` layout). OVS (3.1) does not echo every
-  action as sent: ``set_tunnel`` comes back as a set_field of ``tunnel_id``, and a move's
-  fields are named by their NXM headers, not OXM ones (``reported_action``). A sync's read
-  compares each entry's key with the keys of the rows it wants (``expected_keys``) and
-  decodes only the entries that differ: after a restart, 100k flows that are as they
-  should be cost a dictionary lookup each instead of a decode.
-
-A read-back key that did not match what OVS sends would cost speed, never correctness:
-such entries are decoded and compared as Flows. The unit tests decode each expected key
-and get ``shape.flow(row)`` back; tests/integration/test_ofp_raw_real_ovs.py checks that a
-real OVS sends exactly these bytes.
+Also what OVS sends back for a flow (``entry_key``): OVS (3.1) does not echo every action
+as sent: ``set_tunnel`` comes back as a set_field of ``tunnel_id``, and a move's fields are
+named by their NXM headers, not OXM ones (``reported_action``). ofp.rows_read reads rows
+back from that encoding; tests/integration/test_ofp_raw_real_ovs.py checks it against a
+real OVS.
 
 A row this cannot pack (a MAC or IP not spelt canonically, a value out of range) raises
 ValueError; the sender then encodes the rows one by one through wire.py / Ryu.
@@ -66,18 +58,14 @@ def reported_instructions(actions):
 
 
 def entry_key(flow):
-    """The read-back key OVS's entry for ``flow`` has (flow flags must be none)."""
+    """OVS's flow-stats entry for ``flow`` without its counters (the layout of
+    flowstats_raw.entry_key); flow flags must be none."""
     if flow.flags:
-        raise ValueError('flow flags are not in the read-back key')
+        raise ValueError('flow flags are not in an entry key')
     tail = wire.match_bytes(flow.match) + reported_instructions(flow.actions)
     return (_ENTRY_HEAD.pack(_ENTRY_SIZE + len(tail), flow.table)
             + _ENTRY_FIXED.pack(flow.priority, flow.idle_timeout, flow.hard_timeout, 0,
                                 flow.cookie) + tail)
-
-
-def _entry_head(shape, tail_len):
-    return (_ENTRY_HEAD.pack(_ENTRY_SIZE + tail_len, shape.table)
-            + _ENTRY_FIXED.pack(shape.priority, 0, 0, 0, shape.cookie))
 
 
 def _add_head(shape):
@@ -100,7 +88,7 @@ class _Ucast:
     def __init__(self, shape):
         self.shape = shape
         self.head = _add_head(shape)
-        self.sent, self.reported = {}, {}   # (VNI, ofport) -> instructions [with key head]
+        self.sent = {}   # (VNI, ofport) -> instructions
 
     def match(self, row, _pack=_UCAST_MATCH.pack, _mac=wire._mac):
         return _pack(ofp.OFPMT_OXM, 20, ofp.OXM_OF_ETH_DST, _mac(row[1]),
@@ -115,15 +103,6 @@ class _Ucast:
             inst = _remember(self.sent, row[2:], wire.instructions_bytes(self._actions(row)))
         return self.match(row) + inst
 
-    def key(self, row):
-        _canonical(row[0], row[1])
-        parts = self.reported.get(row[2:])
-        if parts is None:
-            inst = reported_instructions(self._actions(row))
-            parts = _remember(self.reported, row[2:],
-                              (_entry_head(self.shape, 24 + len(inst)), inst))
-        return parts[0] + self.match(row) + parts[1]
-
 
 # --- table 21: (local VLAN, IP, MAC) -------------------------------------------------
 _ARP_MATCH = struct.Struct('!HHIHIHI4s')      # eth_type, vlan_vid, arp_tpa: 24, no pad
@@ -137,8 +116,6 @@ class _Arp:
         self.head = _add_head(shape)
         actions = shape.flow(_SAMPLE).actions
         self.sent = self._template(wire.instructions_bytes(actions))
-        self.reported = self._template(reported_instructions(actions))
-        self.key_head = _entry_head(shape, 24 + self.reported.size)
 
     @staticmethod
     def _template(encoded):
@@ -161,28 +138,14 @@ class _Arp:
         ip = wire._ipv4(row[1])
         return self.match(row, ip) + self.sent.pack(wire._mac(row[2]), ip)
 
-    def key(self, row):
-        _canonical(row[0], row[2])
-        ip = wire._ipv4(row[1])
-        return self.key_head + self.match(row, ip) + self.reported.pack(wire._mac(row[2]), ip)
-
 
 class _Template:
     def __init__(self, packer, consts):
-        self.packer, self.consts, self.size = packer, consts, packer.size
+        self.packer, self.consts = packer, consts
 
     def pack(self, mac, ip):
         p1, p2, p3, p4 = self.consts
         return self.packer.pack(p1, mac, p2, ip, p3, mac, p4)
-
-
-def _canonical(vlan, mac):
-    """A read-back key stands for its row's flow only if decoding it gives that flow back:
-    OVS reports MACs in lower case, and a VLAN id has 12 bits (a larger one would alias a
-    smaller). Rows not so spelt get no key (and are compared as Flows)."""
-    if type(vlan) is not int or not 0 <= vlan <= 0xfff or type(mac) is not str or \
-            mac != mac.lower():
-        raise ValueError('not a canonical row: VLAN %r, MAC %r' % (vlan, mac))
 
 
 _CACHE_MAX = 1 << 16   # per codec: distinct (VNI, tunnel) pairs kept
@@ -240,18 +203,3 @@ def add_bytes(shape, rows, xids, bundle_id=None, flags=0):
             raise ValueError('flow mod field out of range: %s' % exc) from None
         out += tail
     return bytes(out)
-
-
-def expected_keys(families):
-    """{read-back key: (shape, row)} of every row of ``families`` (FlowRows) that packs;
-    a row that does not is left out (read back, it is decoded and compared as a Flow)."""
-    expected = {}
-    for family in families:
-        codec, shape = _codec(family.shape), family.shape
-        key = codec.key
-        for row in family.rows:
-            try:
-                expected[key(row)] = (shape, row)
-            except (wire._Slow, struct.error, TypeError, OverflowError, ValueError):
-                continue
-    return expected

@@ -74,7 +74,7 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
               last_desired=None, matched=None):
     """``desired``: Flows and FlowRows (br_tun.build_rows); ``installed``: our flows read
     back, less ``matched``: {shape: rows} the reader found exactly as wanted by their
-    bytes (ofp.rows_wire), without decoding them. ``learned``/``tunnel_ages``: the learned
+    bytes (ofp.rows_read), without decoding them. ``learned``/``tunnel_ages``: the learned
     flows and {ofport: age} of the tunnels, when they were read (see ``learned``);
     ``last_desired``: the previous sync's Desired, if any."""
     flows, families = split(desired)

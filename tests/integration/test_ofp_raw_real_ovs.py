@@ -21,7 +21,7 @@ from ryu_vxlan_vpc.flows import mods, text
 from ryu_vxlan_vpc.flows import model as m
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.flows.rows import FlowRows
-from ryu_vxlan_vpc.ofp import decode, flowstats_raw, rawconn, rows_wire, wire
+from ryu_vxlan_vpc.ofp import decode, flowstats_raw, rawconn, rows_read, wire
 from ryu_vxlan_vpc.pipeline import br_tun
 from ryu_vxlan_vpc.pipeline.sync import plan_sync
 
@@ -143,28 +143,31 @@ def test_hook_hands_the_raw_body_to_the_handler(bridge):
 
 
 def test_rows_are_recognised_by_their_bytes_without_decoding(bridge):
-    """What a sync's read relies on: rows_wire's read-back key of every pipeline flow is
-    exactly what this OVS sends, so a no-op resync decodes none of the bulk (a wrong key
-    would only cost speed: the entry would be decoded and compared as a Flow)."""
+    """What a sync's read relies on: every pipeline flow's entry is exactly what
+    rows_read.reported_entry says this OVS sends, and the reader takes every row's entry
+    by its bytes, so a no-op resync decodes none of the bulk (an entry it did not take would
+    only cost speed: it would be decoded and compared as a Flow)."""
     node, flows, replies = bridge
     desired = br_tun.build_rows(STATE)
     families = [d for d in desired if isinstance(d, FlowRows)]
     assert sorted(len(f) for f in families) == [len(ROUTES)] * 2
-    body_keys = set()
+    sent = set()   # each entry OVS sent, its counters zeroed
     for reply in replies:
         body = reply[16:]
         off = 0
         while off < len(body):
-            end = off + struct.unpack_from('!H', body, off)[0]
-            body_keys.add(flowstats_raw.entry_key(body, off, end))
-            off = end
-    # Every flow of the pipeline, not only the rows: the key of a Flow as OVS reports it.
-    assert all(rows_wire.entry_key(f) in body_keys for f in flows)
-    expected = rows_wire.expected_keys(families)
-    assert len(expected) == 2 * len(ROUTES)
-    matched = {}
+            e = body[off:off + struct.unpack_from('!H', body, off)[0]]
+            sent.add(e[:4] + bytes(8) + e[12:32] + bytes(16) + e[48:])
+            off += len(e)
+    # Every flow of the pipeline, not only the rows: its entry as OVS reports it.
+    assert all(rows_read.reported_entry(f) in sent for f in flows)
+    reader = rows_read.RowReader(rows_read.shapes(STATE.flow_cookie))
     rest = [s.flow for reply in replies
-            for s in flowstats_raw.iter_flow_stats(reply[16:], None, expected, matched)]
+            for s in flowstats_raw.iter_flow_stats(reply[16:], None, reader)]
+    assert len(reader) == 2 * len(ROUTES)
+    matched, others = rows_read.resolve(
+        reader, families, {f.shape: rows_read.row_bytes(f.shape, f.rows) for f in families})
+    assert others == []
     assert {shape: len(rows) for shape, rows in matched.items()} == {
         f.shape: len(ROUTES) for f in families}
     ours = [f for f in rest if f.cookie == STATE.flow_cookie]

@@ -16,7 +16,7 @@ from ryu_vxlan_vpc.flows.model import Match, Output
 from ryu_vxlan_vpc.flows.mods import AddFlow, AddRows
 from ryu_vxlan_vpc.flows.rows import FlowRows, FlowSeq, expand, split
 from ryu_vxlan_vpc.model import Vpc
-from ryu_vxlan_vpc.ofp import flowstats_raw, rows_wire
+from ryu_vxlan_vpc.ofp import flowstats_raw, rows_read
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build, build_rows
 from ryu_vxlan_vpc.pipeline.populated import UcastPopulated
 from ryu_vxlan_vpc.pipeline.sync import plan_sync
@@ -51,16 +51,17 @@ def reference_plan(wanted, installed, last):
 
 def read_back(table, desired, by_bytes):
     """Our flows as a sync reads them: as entry bytes the way OVS reports them, the rows'
-    found by their read-back keys (ofp.rows_wire) and the rest decoded; or all decoded."""
+    entries taken by their bytes (ofp.rows_read) and the rest decoded; or all decoded."""
     installed = table.flows(cookie=COOKIE)
     if not by_bytes:
         return installed, None
-    body = b''.join(k[:4] + bytes(8) + k[4:24] + bytes(16) + k[24:]
-                    for k in map(rows_wire.entry_key, installed))
-    matched = {}
-    rest = [s.flow for s in flowstats_raw.iter_flow_stats(
-        body, None, rows_wire.expected_keys(split(desired)[1]), matched)]
-    return rest, matched
+    body = b''.join(rows_read.reported_entry(f) for f in installed)
+    reader = rows_read.RowReader(rows_read.shapes(COOKIE))
+    rest = [s.flow for s in flowstats_raw.iter_flow_stats(body, None, reader)]
+    families = split(desired)[1]
+    matched, others = rows_read.resolve(
+        reader, families, {f.shape: rows_read.row_bytes(f.shape, f.rows) for f in families})
+    return rest + others, matched
 
 
 @pytest.mark.parametrize('seed', range(40))
