@@ -33,7 +33,7 @@ from ryu.controller.handler import (CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DIS
 from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
-from . import config, listeners, tunnel_health
+from . import config, listeners, malloc, tunnel_health
 from .core import intent as intents
 from .core.switches import Controller, plan_from, state_from
 from .flows.mods import DeleteStrict
@@ -144,6 +144,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                      'vpcs and remote_ips)', self.settings.local_ip, _vpcs_text(file_intent))
         hub.spawn(self.ports_agent.run_health, self._health_changed)  # BFD, both modes
         _tune_gc()
+        malloc.one_arena()   # before the native threads allocate: see malloc.py
         hub.spawn(_report_stalls)
         # Also in registry mode: SIGHUP's default action would end the process.
         signal.signal(signal.SIGHUP, lambda *_: hub.spawn(self._reload_config))
@@ -422,6 +423,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                 audit, switch.audit = switch.audit, False
                 try:
                     report = self._sync(switch, audit)
+                    malloc.trim()   # what the sync built and dropped goes back: malloc.py
                     failures = 0
                     if report is not None:
                         switch.syncs['ok'] += 1

@@ -20,7 +20,7 @@ import time
 from eventlet import tpool
 from ryu.lib import hub
 
-from . import shell, tunnel_health
+from . import malloc, shell, tunnel_health
 from .bootstrap.execute import read_ovs
 from .config import one_line
 from .bootstrap.plan import Target
@@ -95,6 +95,7 @@ class PortsAgent:
         self.intent = intent
         self.vlans = {v.vni: v.local_vlan for v in intent.vpcs}
         self.on_intent(intent)
+        malloc.trim()   # the intents compared and the fleet replaced: see malloc.py
         self.wake.set()
 
     def _poll_loop(self):
