@@ -30,6 +30,7 @@ from ryu_vxlan_vpc.registry.records import DEFAULT_ENDPOINT, DEFAULT_PREFIX, nor
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_WATCH_IDLE = 5.0
+READ_PAGE = 5000   # keys per range request of a full read
 _HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$')
 
 
@@ -156,16 +157,27 @@ class Registry:
 
     # --- reads and writes ----------------------------------------------------------------
 
-    def read_all_meta(self):
+    def read_all_meta(self, page=READ_PAGE):
         """({key: (value bytes, mod_revision)}, revision) for every key under the prefix,
-        in one range request (so one consistent revision)."""
+        all as of one revision (the first page's; the others ask for it). Read ``page``
+        keys at a time: one answer for 50k records would be 15 MiB of JSON, and parsed at
+        once several times that (ryu-manager's peak memory)."""
         base = self.prefix + '/'
-        result = self._call('/kv/range', {'key': _b64(base), 'range_end': _b64(_range_end(base))})
-        kvs = {}
-        for kv in result.get('kvs', []):
-            key = _unb64(kv['key']).decode('utf-8', 'replace')
-            kvs[key] = (_unb64(kv.get('value')), int(kv.get('mod_revision', 0)))
-        return kvs, int(result.get('header', {}).get('revision', 0))
+        body = {'key': _b64(base), 'range_end': _b64(_range_end(base)), 'limit': page}
+        kvs, revision = {}, None
+        while True:
+            result = self._call('/kv/range', body)
+            if revision is None:
+                revision = int(result.get('header', {}).get('revision', 0))
+                body['revision'] = revision
+            last = None
+            for kv in result.get('kvs', []):
+                last = _unb64(kv['key'])
+                kvs[last.decode('utf-8', 'replace')] = (_unb64(kv.get('value')),
+                                                        int(kv.get('mod_revision', 0)))
+            if not result.get('more') or last is None:
+                return kvs, revision
+            body['key'] = _b64(last + b'\0')   # the next key after the last one read
 
     def read_all(self):
         """({key: value bytes}, revision) for every key under the prefix."""

@@ -266,3 +266,30 @@ def test_follower_converges_and_survives_an_etcd_restart(etcd):
         stop.set()
         thread.join(15)
     assert not thread.is_alive()
+
+
+def test_a_full_read_in_pages_is_one_revisions_registry(etcd):
+    """A full read comes in pages (50k records at once would be a 15 MiB JSON answer), all
+    at the first page's revision: a write between two pages is not half in it."""
+    populate(etcd)
+    reg = registry(etcd)
+    whole, revision = reg.read_all_meta()
+    assert len(whole) == 7
+    assert reg.read_all_meta(page=2) == (whole, revision)   # 4 pages
+    assert reg.read_all_meta(page=7) == (whole, revision)   # one full page: no empty next
+
+    class WriteBetweenPages(Registry):
+        calls = 0
+
+        def _call(self, path, body):
+            type(self).calls += 1
+            if type(self).calls == 2:   # after the first page: another writer's transaction
+                ok(etcd, 'port', 'add', 'compute2', 'p9', '--vpc', '35', '--mac',
+                   'fa:16:3e:00:00:09')
+                ok(etcd, 'node', 'remove', 'compute1')
+            return super()._call(path, body)
+
+    paged = WriteBetweenPages(etcd.endpoint, prefix=PREFIX)
+    assert paged.read_all_meta(page=3) == (whole, revision)
+    after, later = reg.read_all_meta()
+    assert later > revision and PREFIX + '/ports/compute2/p9' in after
