@@ -20,7 +20,7 @@ VNI_MARK = 'ryu-vxlan-vpc-vni'         # Port.other_config of a bound VM port: i
 IFACE_ID = 'iface-id'                  # Interface.external_ids set by Nova / os-vif
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vpc:
     vni: int
     local_vlan: int
@@ -52,7 +52,7 @@ class VmPort:
         return 'tap' + self.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PortBinding:
     """A VM port of this node as the registry states it: br-int's port whose Interface
     carries ``external_ids:iface-id=<port_id>`` belongs to VPC ``vni``."""
@@ -62,7 +62,7 @@ class PortBinding:
     ip: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemotePort:
     """A VM port on another node, in a VPC this node hosts: what l2population and the ARP
     responder program (its MAC and IP, behind the tunnel to ``remote_ip``)."""

@@ -11,17 +11,21 @@ Failure handling, and why:
 - etcd unreachable: keep the last applied state (a controller must not tear down the overlay
   because its registry blinked), say so once, retry with backoff 0.5 s doubling to 10 s, and
   on return say so once and read everything again.
-- a burst of changes (thousands of transactions): each publish parses the whole fleet and
-  the app plans a resync, which at 100k ports takes about a second. So a batch that comes
-  sooner after the last publish than that publish took is applied to the mirror and
+- a burst of changes (thousands of transactions): each publish puts the whole fleet
+  together and the app plans a resync, which at 100k ports takes about a second. So a
+  batch that comes sooner after the last publish than that publish took is kept and
   published with a later batch, or when the stream goes quiet (the registry's
   ``watch_idle``). Publishing then takes at most about half the time, however many
   transactions come; a small registry (a publish of milliseconds) publishes every batch.
+
+Memory: the registry is held once, parsed (``records``: each key's record and the etcd
+revision that wrote it). Values wait in ``changes`` only until the next publish parses
+them; a full read parses only the keys whose revision moved.
 """
 import time
 
 from ryu_vxlan_vpc.registry.etcd import Compacted, RegistryUnavailable
-from ryu_vxlan_vpc.registry.records import normalize_prefix, parse_fleet
+from ryu_vxlan_vpc.registry.records import assemble_fleet, normalize_prefix, parse_or_error
 
 MIN_BACKOFF = 0.5
 MAX_BACKOFF = 2.0   # a returning etcd is seen within 2 s
@@ -36,11 +40,12 @@ class Follower:
         self.log = log
         self.sleep = sleep
         self.clock = clock
-        # Runs the fleet parse (100k records: about a second); ryu-manager passes a native
-        # thread pool's execute, so the event loop keeps serving the switches meanwhile.
+        # Runs the parse and the fleet's assembly (100k records: about a second);
+        # ryu-manager passes a native thread pool's execute, so the event loop keeps
+        # serving the switches meanwhile.
         self.offload = offload or (lambda func, *args: func(*args))
-        self.mirror = {}        # key -> value bytes, as of self.revision
-        self.parsed = {}        # key -> (value, record): parse_fleet's memo
+        self.records = {}       # key -> (mod_revision, record or RecordError), as published
+        self.changes = {}       # key -> (mod_revision, value bytes), or None: deleted since
         self.revision = None    # last revision applied (None: nothing read yet)
         self.down = False       # etcd unreachable (said once)
         # Whether the last read or watch of etcd worked; None until the first one ends.
@@ -49,7 +54,7 @@ class Follower:
         self._reported = set()  # (key, value, reason) of malformed records already logged
         self.published_at = None  # clock() at the end of the last publish
         self.publish_cost = 0.0   # how long it took
-        self.pending = False      # the mirror changed since then
+        self.pending = False      # changes wait for a later publish
 
     def run(self, stop_flag):
         """Loop until ``stop_flag`` (a threading.Event, or any callable) is set."""
@@ -82,20 +87,26 @@ class Follower:
                 backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _read_all(self):
-        kvs, revision = self.registry.read_all()
+        kvs, revision = self.registry.read_all_meta()
         self.connected = True
         if self.down:
             self.down = False
             self.log.info('etcd is reachable again: reading the whole registry (revision %d)',
                           revision)
-        self.mirror, self.revision = dict(kvs), revision
+        # What the read says replaces whatever was still to be published.
+        self.changes = {key: None for key in self.records if key not in kvs}
+        for key, (value, mod_revision) in kvs.items():
+            if self.records.get(key, (None,))[0] != mod_revision:
+                self.changes[key] = (mod_revision, value)
+        del kvs
+        self.revision = revision
         self._publish()
 
     def _watch(self, stopped):
         try:
             self._watch_batches(stopped)
         finally:
-            # Also when the stream fails mid-way: what reached the mirror is published.
+            # Also when the stream fails mid-way: the changes read so far are published.
             if self.pending:
                 self._publish()
 
@@ -104,10 +115,7 @@ class Follower:
         for batch in self.registry.watch(self.revision + 1):
             seen = self.connected = True
             for kind, key, value, mod_revision in batch:
-                if kind == 'delete':
-                    self.mirror.pop(key, None)
-                else:
-                    self.mirror[key] = value
+                self.changes[key] = None if kind == 'delete' else (mod_revision, value)
                 self.revision = max(self.revision, mod_revision)
             if (self.published_at is not None
                     and self.clock() - self.published_at < self.publish_cost):
@@ -124,11 +132,12 @@ class Follower:
 
     def _publish(self):
         started = self.clock()
-        fleet, problems = self.offload(parse_fleet, self.prefix, dict(self.mirror),
-                                       self.parsed)
+        changes, self.changes = self.changes, {}
+        fleet, problems = self.offload(_apply, self.prefix, self.records, changes)
+        del changes
         current = set()
         for key, reason in problems:
-            mark = (key, self.mirror.get(key), reason)
+            mark = (key, self.records.get(key, (None,))[0], reason)
             current.add(mark)
             if mark not in self._reported:
                 self.log.warning('registry record %s skipped: %s', key, reason)
@@ -141,3 +150,14 @@ class Follower:
             self.log.exception('applying the registry at revision %d failed', self.revision)
         self.published_at = self.clock()
         self.publish_cost = self.published_at - started
+
+
+def _apply(prefix, records, changes):
+    """Parse ``changes`` into ``records`` (in place) and put the fleet together:
+    (Fleet, [(key, reason)]), as records.parse_fleet gives for the registry's content."""
+    for key, change in changes.items():
+        if change is None:
+            records.pop(key, None)
+        else:
+            records[key] = (change[0], parse_or_error(prefix, key, change[1]))
+    return assemble_fleet((key, records[key][1]) for key in sorted(records))

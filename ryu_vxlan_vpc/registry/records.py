@@ -12,6 +12,7 @@ and reported, the rest still applies.
 import ipaddress
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
@@ -29,20 +30,20 @@ class RecordError(ValueError):
     """A value that cannot go into (or come out of) the registry; names field and value."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeRecord:
     name: str
     local_ip: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VpcRecord:
     vni: int
     name: Optional[str] = None
     cidr: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PortRecord:
     node: str
     port_id: str
@@ -259,7 +260,8 @@ def _parse_key(prefix, key):
             raise RecordError('VPC key must end in the VNI in plain decimal, not %r' % parts[1])
         return kind, parse_vni(int(parts[1]))
     if kind == 'ports' and len(parts) == 3:
-        return (kind, parse_node_name(parts[1], 'node name in key'),
+        # Interned: a node's thousand ports share one string of its name.
+        return (kind, sys.intern(parse_node_name(parts[1], 'node name in key')),
                 parse_port_id(parts[2], 'port_id in key'))
     raise RecordError('key does not match %s{nodes/NAME,vpcs/VNI,ports/NODE/PORT_ID}' % base)
 
@@ -284,32 +286,30 @@ def parse_record(prefix, key, value):
                       _optional(obj, 'ip', parse_ipv4))
 
 
-def parse_fleet(prefix, kvs, memo=None):
-    """{key: value bytes|str} -> (Fleet, [(key, reason)]). Never raises on content.
+def parse_or_error(prefix, key, value):
+    """``parse_record``, or the RecordError saying why not (returned, not raised)."""
+    try:
+        return parse_record(prefix, key, value)
+    except RecordError as e:
+        # A fresh error: the one caught holds its traceback, whose frames would keep the
+        # caller's data alive as long as the error is kept.
+        return RecordError(str(e))
 
-    ``memo``: a dict the caller keeps between calls with the same ``prefix``, {key: (value,
-    record or RecordError)}: a record whose value did not change is not parsed again (a
-    port added to a 50k-record fleet parses one record, not 50k). Keys no longer in
-    ``kvs`` leave it."""
+
+def parse_fleet(prefix, kvs):
+    """{key: value bytes|str} -> (Fleet, [(key, reason)]). Never raises on content."""
+    return assemble_fleet((key, parse_or_error(prefix, key, kvs[key])) for key in sorted(kvs))
+
+
+def assemble_fleet(records):
+    """(key, record or RecordError) pairs, in key order -> (Fleet, [(key, reason)]): the
+    records that hold together (a port needs its node and its VPC; two nodes cannot share a
+    VTEP address) and why each other one is left out."""
     nodes, vpcs, ports, problems = {}, {}, [], []
-    for key in sorted(kvs):
-        value = kvs[key]
-        known = None if memo is None else memo.get(key)
-        if known is not None and known[0] == value:
-            rec = known[1]
-        else:
-            try:
-                rec = parse_record(prefix, key, value)
-            except RecordError as e:
-                # A fresh error: the one caught holds its traceback, whose frames would
-                # keep this call's copy of the whole registry alive in the memo.
-                rec = RecordError(str(e))
-            if memo is not None:
-                memo[key] = (value, rec)
+    for key, rec in records:
         if isinstance(rec, RecordError):
             problems.append((key, str(rec)))
-            continue
-        if isinstance(rec, NodeRecord):
+        elif isinstance(rec, NodeRecord):
             nodes[rec.name] = (key, rec)
         elif isinstance(rec, VpcRecord):
             vpcs[rec.vni] = rec
@@ -335,9 +335,6 @@ def parse_fleet(prefix, kvs, memo=None):
         else:
             kept_ports[(rec.node, rec.port_id)] = rec
     problems.sort()
-    if memo is not None and len(memo) > len(kvs):
-        for key in [key for key in memo if key not in kvs]:
-            del memo[key]
     return Fleet(kept, vpcs, kept_ports), problems
 
 

@@ -9,6 +9,7 @@ missed or doubled event shows up as a mismatch.
 import json
 
 from ryu_vxlan_vpc.registry.etcd import Compacted, RegistryUnavailable
+from ryu_vxlan_vpc.registry import follow as follow_module
 from ryu_vxlan_vpc.registry.follow import MAX_BACKOFF, MIN_BACKOFF, Follower
 from ryu_vxlan_vpc.registry.records import parse_fleet
 
@@ -32,6 +33,7 @@ def port(node_name, port_id, vni, mac):
 class FakeRegistry:
     def __init__(self, steps):
         self.kv, self.revision, self.history = {}, 1, []
+        self.written = {}         # key -> the revision that last wrote it (mod_revision)
         self.states = {1: {}}     # revision -> kv at that revision
         self.compacted = 0        # a watch from a revision below this raises Compacted
         self.unavailable = False
@@ -47,6 +49,7 @@ class FakeRegistry:
         self.revision += 1
         for key, value in puts:
             self.kv[key] = value
+            self.written[key] = self.revision
             self.history.append((self.revision, 'put', key, value))
         for key in deletes:
             del self.kv[key]
@@ -67,10 +70,10 @@ class FakeRegistry:
         if self.unavailable:
             raise RegistryUnavailable('fake:2379', 'connection refused')
 
-    def read_all(self):
+    def read_all_meta(self):
         self._check()
         self.reads += 1
-        return dict(self.kv), self.revision
+        return {key: (value, self.written[key]) for key, value in self.kv.items()}, self.revision
 
     def watch(self, start_revision):
         self._check()
@@ -303,3 +306,30 @@ def test_a_held_back_batch_is_published_when_the_stream_fails_and_etcd_stays_dow
     fake = DiesMidStream(steps + [lambda f: None] + [stop_after_outage] * 3)
     seen, _ = follow(fake, slow, clock=clock)
     assert sorted(seen[-1][0].vpcs) == [200, 201, 202, 203, 204]
+
+
+def test_a_publish_parses_only_the_records_written_since(monkeypatch):
+    """At 50k records a port add must not parse 50k records: a batch parses what it wrote,
+    and a full read (here after compaction) only the keys whose revision moved."""
+    parsed = []
+    real = follow_module.parse_or_error
+    monkeypatch.setattr(follow_module, 'parse_or_error',
+                        lambda prefix, key, value: parsed.append(key) or real(prefix, key, value))
+
+    def compact_and_lose_stream(f):
+        f.commit(puts=[port('c1', 'p2', 35, 'fa:16:3e:00:00:02')])
+        f.commit(deletes=[port('c1', 'p1', 34, '')[0]])
+        f.compact()
+        return DROP
+
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1'), vpc(34),
+                                 port('c1', 'p1', 34, 'fa:16:3e:00:00:01')]),
+        lambda f: f.commit(puts=[vpc(35)], deletes=[vpc(34)[0]]),
+        compact_and_lose_stream,
+    ])
+    seen, _ = follow(fake)
+    assert fake.reads == 2 and len(seen) >= 3
+    assert parsed == [node('c1', '10.0.0.1')[0], vpc(34)[0], port('c1', 'p1', 34, '')[0],
+                      vpc(35)[0], port('c1', 'p2', 35, '')[0]]
+    assert set(seen[-1][0].ports) == {('c1', 'p2')}

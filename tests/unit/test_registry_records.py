@@ -141,31 +141,12 @@ def test_str_values_and_upper_case_mac_accepted():
     assert fleet.ports[('c1', 'p1')] == PortRecord('c1', 'p1', 34, 'fa:16:3e:00:00:01')
 
 
-def test_parse_fleet_with_a_memo_parses_only_what_changed(monkeypatch):
-    kvs = {
-        '/p/nodes/compute1': '{"local_ip": "172.21.12.163"}',
-        '/p/vpcs/34': '{"name": "blue"}',
-        '/p/ports/compute1/p1': '{"vni": 34, "mac": "fa:16:3e:00:00:01"}',
-        '/p/ports/compute1/bad': '{"vni": 34, "mac": "not-a-mac"}',
-    }
-    memo = {}
-    first = R.parse_fleet('/p', kvs, memo)
-    assert first == R.parse_fleet('/p', kvs)      # the same answer as without a memo
-    parsed = []
-    real = R.parse_record
-    monkeypatch.setattr(R, 'parse_record', lambda *a: parsed.append(a[1]) or real(*a))
-    assert R.parse_fleet('/p', kvs, memo) == first and parsed == []
-    kvs['/p/ports/compute1/p2'] = '{"vni": 34, "mac": "fa:16:3e:00:00:02"}'
-    kvs['/p/vpcs/34'] = '{"name": "green"}'
-    del kvs['/p/ports/compute1/bad']
-    fleet, problems = R.parse_fleet('/p', kvs, memo)
-    assert sorted(parsed) == ['/p/ports/compute1/p2', '/p/vpcs/34']
-    assert (fleet, problems) == R.parse_fleet('/p', kvs) and problems == []
-    assert set(memo) == set(kvs)
-    # A bad record's error is kept without a traceback: its frames would pin a whole copy
-    # of the registry (this call's kvs) in the memo.
-    kvs['/p/ports/compute1/bad'] = '{"vni": 34, "mac": "still-not-a-mac"}'
-    R.parse_fleet('/p', kvs, memo)
-    error = memo['/p/ports/compute1/bad'][1]
-    assert isinstance(error, R.RecordError) and error.__traceback__ is None
+def test_a_bad_records_error_is_returned_fresh_without_a_traceback():
+    """The follower keeps it as long as the record stays bad: a traceback's frames would
+    pin whatever the parse was called with (a whole registry read)."""
+    error = R.parse_or_error('/p', '/p/ports/compute1/bad', '{"vni": 34, "mac": "not-a-mac"}')
+    assert isinstance(error, R.RecordError) and 'not-a-mac' in str(error)
+    assert error.__traceback__ is None
     assert error.__context__ is None and error.__cause__ is None
+    good = R.parse_or_error('/p', '/p/vpcs/34', '{"name": "blue"}')
+    assert good == R.VpcRecord(34, 'blue')
