@@ -216,7 +216,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         return [fs for part in self.stream_flows(dpid, table, cookie, timeout) for fs in part]
 
     def stream_flows(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT, cache=None,
-                     rows=None, sent=None):
+                     rows=None, sent=None, write=None):
         """The flows the switch holds now, as lists of FlowStats, one per reply part.
 
         A generator: the request goes out when iteration starts. ``timeout`` bounds the time
@@ -226,12 +226,16 @@ class VxlanVpcApp(app_manager.RyuApp):
         switch's FlowCache, for reads that repeat (a sync's). ``rows``: a
         rows_read.RowReader that takes the entries of the bulk shapes, undecoded and not
         yielded (a sync's). ``sent``: a request already made (``_request``), whose replies
-        are read instead of asking anew.
+        are read instead of asking anew. ``write``: a rest.templates.Templates that turns
+        each part into its written items (what the part is then), from the raw entries.
         """
         def read(kind, item):
             if kind == 'raw':
+                if write is not None:
+                    return write.write(item)
                 return list(flowstats_raw.iter_flow_stats(item, cache, rows))
-            return [decode.flow_stats(stats) for stats in item]
+            decoded = [decode.flow_stats(stats) for stats in item]
+            return decoded if write is None else write.write(decoded)
         return self._reply_parts(dpid, table, cookie, timeout, read, sent)
 
     def stream_table_counts(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):

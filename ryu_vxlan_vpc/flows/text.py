@@ -256,18 +256,26 @@ def actions_text(actions, dialect='ofctl'):
     return ','.join(action_texts(actions, dialect)) or 'drop'
 
 
-def render(flow, dialect='ofctl', stats=None, fields=None, actions=None):
+def counter_texts(duration, n_packets, n_bytes):
+    """How a dump-flows line prints the counters (duration in seconds, a float)."""
+    return '%.3f' % duration, '%d' % n_packets, '%d' % n_bytes
+
+
+def render(flow, dialect='ofctl', stats=None, fields=None, actions=None, counters=None):
     """One line of ``ovs-ofctl dump-flows``; ``stats`` (a FlowStats) adds the counters.
     ``fields``, ``actions``: the flow's match_fields() and action_texts() when the caller
-    already has them."""
+    already has them; ``counters``: the counters' texts instead of those of ``stats``
+    (rest.templates writes placeholders there)."""
     if dialect not in DIALECTS:
         raise ValueError('unknown dialect %r' % dialect)
     head = ['cookie=0x%x' % flow.cookie]  # dump-flows prints cookie=0x0, not %#x
     if stats is not None:
-        head.append('duration=%.3fs' % stats.duration)
+        duration, n_packets, n_bytes = counters or counter_texts(
+            stats.duration, stats.n_packets, stats.n_bytes)
+        head.append('duration=%ss' % duration)
     head.append('table=%d' % flow.table)
     if stats is not None:
-        head += ['n_packets=%d' % stats.n_packets, 'n_bytes=%d' % stats.n_bytes]
+        head += ['n_packets=%s' % n_packets, 'n_bytes=%s' % n_bytes]
     if flow.idle_timeout:
         head.append('idle_timeout=%d' % flow.idle_timeout)
     if flow.hard_timeout:
@@ -283,8 +291,8 @@ def render(flow, dialect='ofctl', stats=None, fields=None, actions=None):
     return '%s%s%sactions=%s' % (line, match, ' ' if match else '', ','.join(actions) or 'drop')
 
 
-def render_stats(stats, dialect='ofctl', fields=None, actions=None):
-    return render(stats.flow, dialect, stats, fields, actions)
+def render_stats(stats, dialect='ofctl', fields=None, actions=None, counters=None):
+    return render(stats.flow, dialect, stats, fields, actions, counters)
 
 
 # --- reading what OVS printed --------------------------------------------------------

@@ -105,13 +105,15 @@ class VxlanVpcRest(ControllerBase):
     def _dump(self, switch, table=None, cookie=None):
         return list(itertools.chain.from_iterable(self._parts(switch, table, cookie)))
 
-    def _parts(self, switch, table=None, cookie=None):
-        """The switch's flows as reply parts (lists of FlowStats). The first part is awaited
-        here, so a switch that does not answer is a 503 before any byte is sent; one that
-        fails later is a 503 too where the answer is built whole (a streamed answer that
-        already went out is cut short instead: guard.py)."""
-        parts = self._answered(switch, self.app.stream_flows(switch.dpid, table=table,
-                                                             cookie=cookie))
+    def _parts(self, switch, table=None, cookie=None, writer=None):
+        """The switch's flows as reply parts (lists of FlowStats, or what ``writer(switch)``
+        writes of them: stream.py). The first part is awaited here, so a switch that does
+        not answer is a 503 before any byte is sent; one that fails later is a 503 too where
+        the answer is built whole (a streamed answer that already went out is cut short
+        instead: guard.py)."""
+        parts = self._answered(switch, self.app.stream_flows(
+            switch.dpid, table=table, cookie=cookie,
+            write=None if writer is None else writer(switch)))
         return itertools.chain([next(parts)], parts)
 
     def _table_counts(self, switch, cookie=None):
@@ -130,13 +132,13 @@ class VxlanVpcRest(ControllerBase):
             raise RestError(503, 'switch %s did not answer the flow-stats request: %s'
                             % (views.dpid_text(switch.dpid), exc))
 
-    def _dumps(self, switches, table=None, cookie=None):
+    def _dumps(self, switches, table=None, cookie=None, writer=None):
         """(switch, parts) of each switch: the first switch's dump starts now (a 503 if it
         does not answer), the others' only when the answer reaches them."""
-        first = (switches[0], self._parts(switches[0], table, cookie))
-        return itertools.chain([first], ((sw, self.app.stream_flows(sw.dpid, table=table,
-                                                                     cookie=cookie))
-                                         for sw in switches[1:]))
+        first = (switches[0], self._parts(switches[0], table, cookie, writer))
+        return itertools.chain([first], ((sw, self.app.stream_flows(
+            sw.dpid, table=table, cookie=cookie,
+            write=None if writer is None else writer(sw))) for sw in switches[1:]))
 
     @route('vxlan_vpc_switches', PREFIX + '/switches', methods=['GET'])
     @handles_errors
@@ -162,9 +164,12 @@ class VxlanVpcRest(ControllerBase):
         if not switches:
             body = iter([b'' if fmt == 'text' else b'{"flows": [], "count": 0}\n'])
         else:
-            dumps = self._dumps(switches, table, cookie)
-            body = (stream.flows_text(dumps, len(switches) > 1) if fmt == 'text'
-                    else stream.flows_json(dumps))
+            if fmt == 'text':
+                body = stream.flows_text(self._dumps(switches, table, cookie,
+                                                     stream.text_writer), len(switches) > 1)
+            else:
+                body = stream.flows_json(self._dumps(switches, table, cookie,
+                                                     stream.json_writer))
         return Response(content_type='text/plain' if fmt == 'text' else 'application/json',
                         charset='utf-8', app_iter=body)
 

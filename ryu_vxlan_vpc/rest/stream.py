@@ -9,35 +9,48 @@ cannot change the status any more: the generator raises, the server closes the c
 without ending the chunked body, and every HTTP client reports an incomplete answer (never
 a short one that looks whole).
 """
+import functools
 import json
 
 from ..flows import text
 from ..model import names_by_ofport
 from . import views
 from .params import dpid_text
+from .templates import Templates
+
+
+def text_writer(switch):
+    """What writes ``switch``'s reply parts as flows_text's lines (app.stream_flows'
+    ``write``): from templates where it can (templates.py)."""
+    return Templates(_text_line)
+
+
+def json_writer(switch):
+    """What writes ``switch``'s reply parts as flows_json's items."""
+    return Templates(functools.partial(_flow_item, _STR(dpid_text(switch.dpid))))
 
 
 def flows_text(dumps, many):
-    """ovs-ofctl dump-flows' listing; with ``many`` switches a ``dpid=...:`` line before each."""
+    """ovs-ofctl dump-flows' listing; with ``many`` switches a ``dpid=...:`` line before each.
+    ``dumps``: (switch, parts), each part a list of lines written by ``text_writer``."""
     for switch, parts in dumps:
         if many:
             yield ('dpid=%s:\n' % dpid_text(switch.dpid)).encode()
         for part in parts:
-            yield ''.join([' %s\n' % text.render_stats(s) for s in part]).encode()
+            yield ''.join(part).encode()
 
 
 def flows_json(dumps):
-    """{"flows": [flow_view, ...], "count": N}"""
+    """{"flows": [flow_view, ...], "count": N}. ``dumps``: (switch, parts), each part a
+    list of items written by ``json_writer``."""
     count = 0
     yield b'{"flows": ['
     for switch, parts in dumps:
-        dpid = _STR(dpid_text(switch.dpid))
-        for part in parts:
-            if not part:
+        for items in parts:
+            if not items:
                 continue
-            items = [_flow_item(dpid, s) for s in part]
             yield ((',' if count else '') + ','.join(items)).encode()
-            count += len(part)
+            count += len(items)
     yield ('\n], "count": %d}\n' % count).encode()
 
 
@@ -69,12 +82,17 @@ def _line(obj):
     return '\n ' + _ENCODE(obj)
 
 
+def _text_line(stats, counters=None, text_counters=None):
+    """One line of flows_text: ' ' + the dump-flows line + newline."""
+    return ' %s\n' % text.render_stats(stats, counters=text_counters)
+
+
 # views.flow_view's JSON (keys sorted), written without building the dict: at 100k flows
 # the dicts and their encoding were most of the answer's time. test_rest_stream.py checks
 # it equals _line(flow_view(...)) character for character.
-_FLOW_ITEM = ('\n {"actions": %s, "cookie": "0x%x", "dpid": %s, "duration": %r, '
-              '"duration_sec": %d, "flags": %s, "hard_timeout": %d, "idle_timeout": %d, '
-              '"match": %s, "n_bytes": %d, "n_packets": %d, "priority": %d, "table": %d, '
+_FLOW_ITEM = ('\n {"actions": %s, "cookie": "0x%x", "dpid": %s, "duration": %s, '
+              '"duration_sec": %s, "flags": %s, "hard_timeout": %d, "idle_timeout": %d, '
+              '"match": %s, "n_bytes": %s, "n_packets": %s, "priority": %d, "table": %d, '
               '"text": %s}')
 _LISTS = {}   # an action or flag tuple -> its JSON list (a few thousand distinct ones)
 
@@ -89,16 +107,27 @@ def _json_list(items, empty=()):
         return out
 
 
-def _flow_item(dpid, stats):
-    """'\n ' + the JSON of views.flow_view(dpid, stats); ``dpid`` as a JSON string."""
+def json_counters(duration, duration_sec, n_packets, n_bytes):
+    """How a JSON flow item writes the counters: (duration, duration_sec, n_packets,
+    n_bytes)."""
+    return repr(round(duration, 3)), '%d' % duration_sec, '%d' % n_packets, '%d' % n_bytes
+
+
+def _flow_item(dpid, stats, counters=None, text_counters=None):
+    """'\n ' + the JSON of views.flow_view(dpid, stats); ``dpid`` as a JSON string.
+    ``counters``/``text_counters``: the counters' texts in the item and in its text line
+    instead of those of ``stats`` (rest.templates writes placeholders there)."""
     flow = stats.flow
     fields = text.match_fields(flow.match, flow.priority)
     actions = text.action_texts(flow.actions)
+    duration, duration_sec, n_packets, n_bytes = counters or json_counters(
+        stats.duration, stats.duration_sec, stats.n_packets, stats.n_bytes)
     return _FLOW_ITEM % (
-        _json_list(actions, ('drop',)), flow.cookie, dpid, round(stats.duration, 3),
-        stats.duration_sec, _json_list(flow.flags), flow.hard_timeout, flow.idle_timeout,
-        _match_json(fields), stats.n_bytes, stats.n_packets, flow.priority, flow.table,
-        _STR(text.render_stats(stats, fields=fields, actions=actions)))
+        _json_list(actions, ('drop',)), flow.cookie, dpid, duration, duration_sec,
+        _json_list(flow.flags), flow.hard_timeout, flow.idle_timeout, _match_json(fields),
+        n_bytes, n_packets, flow.priority, flow.table,
+        _STR(text.render_stats(stats, fields=fields, actions=actions,
+                               counters=text_counters)))
 
 
 _MATCH_LAYOUTS = {}   # field names in printing order -> (sorted positions, JSON format)

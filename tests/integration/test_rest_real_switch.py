@@ -65,6 +65,32 @@ def test_flows_json_and_text_agree_with_ovs_ofctl(learned):
     assert (learn['cookie'], learn['priority'], learn['match']) == ('0x79', 1, {})
 
 
+def test_hundreds_of_alike_flows_are_written_as_ovs_ofctl_prints_them(learned, tmp_path):
+    """Flows alike but for their MACs and counters are written from templates
+    (rest/templates.py): still ovs-ofctl's text, line for line, in text and JSON."""
+    lines = []
+    for i in range(300):
+        a, b = divmod(i, 256)
+        lines.append('cookie=0xa9eb8f9011f7e038,table=20,hard_timeout=3600,priority=1,'
+                     'vlan_tci=0x000c/0x0fff,dl_dst=02:00:00:00:%02x:%02x actions='
+                     'load:0->NXM_OF_VLAN_TCI[],load:0x22->NXM_NX_TUN_ID[],output:%d'
+                     % (a, b, 8 + i % 2))
+        lines.append('cookie=0x5,table=30,priority=%d,dl_src=0a:00:00:00:%02x:%02x,'
+                     'dl_dst=0e:00:00:00:%02x:%02x actions=output:9' % (5 + i % 3, a, b, b, a))
+    path = tmp_path / 'flows.txt'
+    path.write_text('\n'.join(lines) + '\n')
+    learned.ofctl('add-flows', 'br-tun', str(path))
+    ofctl = sorted(text.parse_dump(learned.ofctl('dump-flows', 'br-tun')))
+    assert len(ofctl) == 14 + 600
+    status, body = get_json(learned, '/flows')
+    assert status == 200 and body['count'] == 14 + 600
+    assert sorted(text.strip_stats(f['text']) for f in body['flows']) == ofctl
+    assert {f['match'].get('dl_dst') for f in body['flows'] if f['table'] == 30} == {
+        '0e:00:00:00:%02x:%02x' % divmod(i, 256)[::-1] for i in range(300)}
+    status, ctype, listing = http_get(learned.netns, BASE + '/flows?format=text')
+    assert sorted(text.parse_dump(listing)) == ofctl
+
+
 def test_removed_tunnel_takes_the_macs_learned_behind_it(learned):
     other_mac = '0c:eb:1e:c1:ff:99'
     add_vxlan(learned, 'vxlan-ac150c09', '172.21.12.9', ofport=9)

@@ -23,6 +23,12 @@ SWITCH = types.SimpleNamespace(dpid=0xabc, ports={'patch-int': 1, 'vxlan-ac150c0
                                                  'vxlan-ac150c09': 9})
 
 
+def written(writer, switch, parts):
+    """The parts as app.stream_flows(write=writer(switch)) gives them: written items."""
+    w = writer(switch)
+    return (w.write(part) for part in parts)
+
+
 def split(stats, sizes):
     """The flows as reply parts of these sizes (an empty part included: OVS may send one)."""
     parts, at = [], 0
@@ -34,28 +40,32 @@ def split(stats, sizes):
 
 @pytest.mark.parametrize('sizes', [(), (1,), (3, 0, 5), (len(STATS),)])
 def test_text_is_the_listing_however_the_replies_are_split(sizes):
-    body = b''.join(stream.flows_text([(SWITCH, split(STATS, sizes))], many=False)).decode()
+    body = b''.join(stream.flows_text(
+        [(SWITCH, written(stream.text_writer, SWITCH, split(STATS, sizes)))], many=False)).decode()
     assert body == ''.join(' %s\n' % text.render_stats(s) for s in STATS)
 
 
 def test_text_of_several_switches_names_each():
     other = types.SimpleNamespace(dpid=0x1, ports={})
-    body = b''.join(stream.flows_text([(SWITCH, [STATS[:2]]), (other, [STATS[2:3]])],
-                                      many=True)).decode().splitlines()
+    body = b''.join(stream.flows_text(
+        [(SWITCH, written(stream.text_writer, SWITCH, [STATS[:2]])),
+         (other, written(stream.text_writer, other, [STATS[2:3]]))],
+        many=True)).decode().splitlines()
     assert body[0] == 'dpid=0000000000000abc:' and body[3] == 'dpid=0000000000000001:'
     assert len(body) == 5
 
 
 @pytest.mark.parametrize('sizes', [(), (2, 0, 7), (len(STATS),)])
 def test_json_is_one_document_with_its_count(sizes):
-    body = json.loads(b''.join(stream.flows_json([(SWITCH, split(STATS, sizes))])))
+    body = json.loads(b''.join(stream.flows_json(
+        [(SWITCH, written(stream.json_writer, SWITCH, split(STATS, sizes)))])))
     assert body == {'flows': [views.flow_view(SWITCH.dpid, s) for s in STATS],
                     'count': len(STATS)}
 
 
 def test_json_of_nothing():
-    assert json.loads(b''.join(stream.flows_json([(SWITCH, [[]])]))) == {'flows': [],
-                                                                         'count': 0}
+    assert json.loads(b''.join(stream.flows_json(
+        [(SWITCH, written(stream.json_writer, SWITCH, [[]]))]))) == {'flows': [], 'count': 0}
 
 
 def test_macs_are_the_table_20_entries():
@@ -71,7 +81,8 @@ def test_an_error_after_the_first_part_raises_and_leaves_no_whole_document():
     def parts():
         yield STATS[:3]
         raise ConnectionError('switch 0000000000000abc disconnected')
-    chunks, body = [], stream.flows_json([(SWITCH, parts())])
+    chunks, body = [], stream.flows_json([(SWITCH, written(stream.json_writer, SWITCH,
+                                                           parts()))])
     with pytest.raises(ConnectionError):
         for chunk in body:
             chunks.append(chunk)
