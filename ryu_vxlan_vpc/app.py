@@ -62,10 +62,16 @@ LOGGED_FLOWS = 20      # flow changes of one sync logged one by one at INFO; the
 class _FlowDump:
     """One flow-stats request in flight: its reply parts, queued as they arrive and decoded
     only when the reader takes them, so a streamed REST answer holds one part's flows at a
-    time and Ryu's message objects for 100k flows are never all alive at once."""
+    time and Ryu's message objects for 100k flows are never all alive at once.
 
-    def __init__(self):
-        self.parts = hub.Queue()   # ('raw', bytes) | ('stats', [Ryu stats]) | ('error', text)
+    With ``read`` (a sync's), each part is read as it arrives, in the app's event loop, and
+    only what it gives is queued: Ryu's receive loop takes in a whole dump while the sync
+    is busy elsewhere, and 100k flows' replies (28 MiB) would wait in the queue."""
+
+    def __init__(self, read=None):
+        # ('raw', bytes) | ('stats', [Ryu stats]) | ('read', read's result) | ('error', text)
+        self.parts = hub.Queue()
+        self.read = read
 
 
 class Switch:
@@ -229,14 +235,8 @@ class VxlanVpcApp(app_manager.RyuApp):
         are read instead of asking anew. ``write``: a rest.templates.Templates that turns
         each part into its written items (what the part is then), from the raw entries.
         """
-        def read(kind, item):
-            if kind == 'raw':
-                if write is not None:
-                    return write.write(item)
-                return list(flowstats_raw.iter_flow_stats(item, cache, rows))
-            decoded = [decode.flow_stats(stats) for stats in item]
-            return decoded if write is None else write.write(decoded)
-        return self._reply_parts(dpid, table, cookie, timeout, read, sent)
+        return self._reply_parts(dpid, table, cookie, timeout, _reader(cache, rows, write),
+                                 sent)
 
     def stream_table_counts(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """{table: flows} of each reply part of a flow-stats request, counted from the raw
@@ -248,14 +248,15 @@ class VxlanVpcApp(app_manager.RyuApp):
             return dict(collections.Counter(stats.table_id for stats in item))
         return self._reply_parts(dpid, table, cookie, timeout, count)
 
-    def _request(self, dpid, table=None, cookie=None):
+    def _request(self, dpid, table=None, cookie=None, read=None):
         """Send a flow-stats request now; returns (key, dump), where its replies queue up
-        until read (``stream_flows(sent=...)``) or dropped (``self._dumps.pop(key)``)."""
+        until read (``stream_flows(sent=...)``) or dropped (``self._dumps.pop(key)``).
+        ``read(kind, body)``: what to queue of each part instead of the part (_FlowDump)."""
         datapath = self.switches[dpid].datapath
         request = encode.flow_stats_request(datapath, table, cookie)
         datapath.set_xid(request)
         key = (datapath, request.xid)  # the connection, not the dpid: a reconnect is new
-        dump = self._dumps[key] = _FlowDump()
+        dump = self._dumps[key] = _FlowDump(read)
         try:
             datapath.send_msg(request)
         except Exception:
@@ -279,6 +280,11 @@ class VxlanVpcApp(app_manager.RyuApp):
                 waited += time.monotonic() - began
                 if kind == 'error':
                     raise ConnectionError(item)
+                if kind == 'read':
+                    yield item
+                    if last:
+                        return
+                    continue
                 try:
                     yield read(kind, item)
                 except ValueError as exc:  # a malformed reply
@@ -296,7 +302,17 @@ class VxlanVpcApp(app_manager.RyuApp):
             return
         raw = getattr(msg, 'raw_body', None)
         last = not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE
-        dump.parts.put(('raw', raw, last) if raw is not None else ('stats', msg.body, last))
+        kind, body = ('raw', raw) if raw is not None else ('stats', msg.body)
+        if dump.read is None:
+            dump.parts.put((kind, body, last))
+            return
+        try:
+            dump.parts.put(('read', dump.read(kind, body), last))
+        except ValueError as exc:   # a malformed reply
+            dump.parts.put(('error', 'undecodable flow-stats reply: %s' % exc, True))
+        except Exception as exc:    # a bug in the reader: the dump fails, not the app
+            LOG.exception('reading a flow-stats reply failed')
+            dump.parts.put(('error', 'reading the flow-stats reply failed: %s' % exc, True))
 
     # --- switch events -> state ------------------------------------------------------
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
@@ -463,14 +479,16 @@ class VxlanVpcApp(app_manager.RyuApp):
         # event loop must keep answering the switch's echo requests). The entries of the
         # bulk rows are only cut down to their values (rows_read), never decoded; the
         # replies are not kept.
-        sent = self._request(switch.dpid, cookie=self.settings.flow_cookie)
+        switch.flow_cache.next_dump()
+        reader = rows_read.RowReader(rows_read.shapes(self.settings.flow_cookie))
+        sent = self._request(switch.dpid, cookie=self.settings.flow_cookie,
+                             read=_reader(switch.flow_cache, reader))
         building = hub.spawn(_outcome, tpool.execute, _desired_and_row_bytes, inputs)
         try:
-            switch.flow_cache.next_dump()
-            reader = rows_read.RowReader(rows_read.shapes(self.settings.flow_cookie))
-            installed = [fs.flow for part in self.stream_flows(
-                switch.dpid, cache=switch.flow_cache, rows=reader, sent=sent) for fs in part]
+            installed = [fs.flow for part in self.stream_flows(switch.dpid, sent=sent)
+                         for fs in part]
         except BaseException:   # also this green thread killed meanwhile
+            self._dumps.pop(sent[0], None)
             hub.kill(building)
             raise
         read = time.monotonic()
@@ -586,6 +604,19 @@ def _desired_and_row_bytes(state_inputs):
     bytes of each of its rows} (rows_read), by which a read finds them installed."""
     desired = tuple(br_tun.build_rows(state_from(*state_inputs)))
     return desired, {f.shape: rows_read.row_bytes(f.shape, f.rows) for f in split(desired)[1]}
+
+
+def _reader(cache=None, rows=None, write=None):
+    """``read(kind, body)`` of a flow-stats reply part (see ``App.stream_flows``): its
+    FlowStats (the rows' entries left in ``rows``), or ``write``'s items."""
+    def read(kind, item):
+        if kind == 'raw':
+            if write is not None:
+                return write.write(item)
+            return list(flowstats_raw.iter_flow_stats(item, cache, rows))
+        decoded = [decode.flow_stats(stats) for stats in item]
+        return decoded if write is None else write.write(decoded)
+    return read
 
 
 def _outcome(func, *args):
