@@ -28,15 +28,15 @@ def from_fleet(fleet, node_name, local_ip, previous_vlans):
     remote_ips = {n.local_ip for n in fleet.nodes.values()
                   if n.name != node_name and n.local_ip != local_ip}
     bindings = [PortBinding(p.port_id, p.vni, p.mac, p.ip)
-                for (node, _), p in fleet.ports.items() if node == node_name]
+                for p in fleet.ports if p.node == node_name]
     vlans, left_out = allocate_vlans({b.vni for b in bindings}, previous_vlans)
     for vni in left_out:
         notes.append('VNI %#x not provisioned: all 4094 local VLANs are in use' % vni)
     vpcs = tuple(Vpc(vni, vlan) for vni, vlan in vlans.items())
     remote_ports = []
-    for (node, _), p in fleet.ports.items():
-        host = fleet.nodes.get(node)
-        if (p.vni in vlans and node != node_name and host is not None
+    for p in fleet.ports:
+        host = fleet.nodes.get(p.node)
+        if (p.vni in vlans and p.node != node_name and host is not None
                 and host.local_ip != local_ip):
             remote_ports.append(RemotePort(p.vni, p.mac, p.ip, host.local_ip))
     return Intent(vpcs=vpcs, remote_ips=tuple(remote_ips), bindings=tuple(bindings),

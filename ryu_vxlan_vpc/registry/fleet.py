@@ -258,7 +258,7 @@ def format_table(fleet, problems=()):
     vpcs = [(v.vni, '%#x' % v.vni, v.name or '-', v.cidr or '-')
             for v in sorted(fleet.vpcs.values(), key=lambda v: v.vni)]
     ports = [(p.node, p.port_id, p.vni, p.mac, p.ip or '-')
-             for p in sorted(fleet.ports.values(), key=lambda p: (p.node, p.port_id))]
+             for p in sorted(fleet.ports, key=lambda p: (p.node, p.port_id))]
     parts = [_table('nodes', ('NAME', 'LOCAL_IP'), nodes),
              _table('vpcs', ('VNI', 'HEX', 'NAME', 'CIDR'), vpcs),
              _table('ports', ('NODE', 'PORT_ID', 'VNI', 'MAC', 'IP'), ports)]

@@ -173,7 +173,7 @@ def fleet_view(fleet, revision, node_name):
     if fleet is None:
         return {'registry': False, 'revision': None, 'node': None, 'nodes': [], 'vpcs': []}
     vpcs_of, nodes_of, ports_of_node, ports_of_vpc = {}, {}, {}, {}
-    for port in fleet.ports.values():
+    for port in fleet.ports:
         vpcs_of.setdefault(port.node, set()).add(port.vni)
         nodes_of.setdefault(port.vni, set()).add(port.node)
         ports_of_node[port.node] = ports_of_node.get(port.node, 0) + 1

@@ -260,8 +260,8 @@ def test_follower_converges_and_survives_an_etcd_restart(etcd):
         assert log.count('unreachable') == 1, log.lines
         assert etcd.endpoint in log.lines[0] and 'keeping the last applied state' in log.lines[0]
         assert log.count('reachable again') == 1, log.lines
-        assert set(seen[-1][0].ports) == {('compute1', 'p1'), ('compute2', 'p2'),
-                                          ('compute2', 'p3')}
+        assert [(p.node, p.port_id) for p in seen[-1][0].ports] == [
+            ('compute1', 'p1'), ('compute2', 'p2'), ('compute2', 'p3')]
     finally:
         stop.set()
         thread.join(15)

@@ -111,8 +111,8 @@ def fleet(nodes, ports):
     """nodes: {name: ip}; ports: {(node, port_id): vni}. Every VPC of a port is recorded."""
     return Fleet(nodes={n: NodeRecord(n, ip) for n, ip in nodes.items()},
                  vpcs={vni: VpcRecord(vni) for vni in set(ports.values())},
-                 ports={(n, p): PortRecord(n, p, vni, mac(i + 1))
-                        for i, ((n, p), vni) in enumerate(sorted(ports.items()))})
+                 ports=tuple(PortRecord(n, p, vni, mac(i + 1))
+                             for i, ((n, p), vni) in enumerate(sorted(ports.items()))))
 
 
 def intent_of(node, nodes, ports):

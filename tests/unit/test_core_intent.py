@@ -13,10 +13,9 @@ def fleet(nodes=(), vpcs=(), ports=()):
     """nodes: (name, ip); vpcs: vni; ports: (node, port_id, vni[, mac])."""
     return Fleet(nodes={n: NodeRecord(n, ip) for n, ip in nodes},
                  vpcs={v: VpcRecord(v, 'vpc%d' % v, None) for v in vpcs},
-                 ports={(p[0], p[1]): PortRecord(p[0], p[1], p[2],
-                                                 p[3] if len(p) > 3 else 'fa:16:3e:00:00:01',
-                                                 None)
-                        for p in ports})
+                 ports=tuple(PortRecord(p[0], p[1], p[2],
+                                        p[3] if len(p) > 3 else 'fa:16:3e:00:00:01', None)
+                             for p in sorted(ports)))
 
 
 # --- allocate_vlans -----------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_round_trip():
     fleet, problems = parse_fleet(P, kvs_of(*GOOD))
     assert problems == []
     assert fleet == Fleet({'c1': GOOD[0], 'c2': GOOD[1]}, {34: GOOD[2], 35: GOOD[3]},
-                          {('c1', 'p1'): GOOD[4], ('c2', 'p2'): GOOD[5]})
+                          (GOOD[4], GOOD[5]))
     assert node_key(P + '/', 'c1') == '/ryu-vxlan-vpc/nodes/c1'
     doc = fleet_to_json(fleet)
     assert json.loads(json.dumps(doc)) == doc
@@ -138,7 +138,7 @@ def test_str_values_and_upper_case_mac_accepted():
         P + '/vpcs/34': '{"name": null}',
         P + '/ports/c1/p1': '{"vni": 34, "mac": "FA:16:3E:00:00:01", "ip": null}'})
     assert problems == []
-    assert fleet.ports[('c1', 'p1')] == PortRecord('c1', 'p1', 34, 'fa:16:3e:00:00:01')
+    assert fleet.ports == (PortRecord('c1', 'p1', 34, 'fa:16:3e:00:00:01'),)
 
 
 def test_a_bad_records_error_is_returned_fresh_without_a_traceback():

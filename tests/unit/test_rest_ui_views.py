@@ -27,10 +27,9 @@ def test_fleet_view_counts_ports_per_node_and_vpc():
                'compute2': NodeRecord('compute2', '172.21.12.8'),
                'compute3': NodeRecord('compute3', '172.21.12.9')},
         vpcs={0x22: VpcRecord(0x22, 'blue', '192.168.10.0/24'), 0x23: VpcRecord(0x23)},
-        ports={('compute1', 'p1'): PortRecord('compute1', 'p1', 0x22, 'fa:16:3e:00:00:01'),
-               ('compute1', 'p2'): PortRecord('compute1', 'p2', 0x22, 'fa:16:3e:00:00:02'),
-               ('compute2', 'p3'): PortRecord('compute2', 'p3', 0x22, 'fa:16:3e:00:00:03',
-                                              '192.168.10.12')})
+        ports=(PortRecord('compute1', 'p1', 0x22, 'fa:16:3e:00:00:01'),
+               PortRecord('compute1', 'p2', 0x22, 'fa:16:3e:00:00:02'),
+               PortRecord('compute2', 'p3', 0x22, 'fa:16:3e:00:00:03', '192.168.10.12')))
     view = views.fleet_view(fleet, 42, 'compute2')
     assert view['registry'] is True and view['revision'] == 42 and view['node'] == 'compute2'
     assert view['nodes'] == [
