@@ -33,7 +33,7 @@ from ryu.controller.handler import (CONFIG_DISPATCHER, DEAD_DISPATCHER, MAIN_DIS
 from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 
-from . import config, listeners, malloc, tunnel_health
+from . import bigjobs, config, listeners, malloc, tunnel_health
 from .core import intent as intents
 from .core.switches import Controller, plan_from, state_from
 from .flows.mods import DeleteStrict
@@ -469,7 +469,12 @@ class VxlanVpcApp(app_manager.RyuApp):
                 LOG.exception('sync observer %r failed', observer)
 
     def _sync(self, switch, audit=False):
-        """One read-plan-send round; returns its SyncReport (None when nothing was due)."""
+        """One read-plan-send round; returns its SyncReport (None when nothing was due).
+        The only big job while it runs (bigjobs.py): its tpool work calls tpool directly."""
+        with bigjobs.LOCK:
+            return self._sync_now(switch, audit)
+
+    def _sync_now(self, switch, audit):
         if not self.core.wants_sync(switch.dpid):
             return None
         started = time.monotonic()

@@ -17,10 +17,9 @@ part is ``tunnel_health``) and tells the app when a tunnel's health changes.
 import logging
 import time
 
-from eventlet import tpool
 from ryu.lib import hub
 
-from . import malloc, shell, tunnel_health
+from . import bigjobs, malloc, shell, tunnel_health
 from .bootstrap.execute import read_ovs
 from .config import one_line
 from .bootstrap.plan import Target
@@ -76,14 +75,14 @@ class PortsAgent:
         registry = Registry(','.join(self.settings.etcd_endpoints), self.settings.registry_prefix,
                             watch_idle=WATCH_IDLE)
         self.follower = Follower(registry, self.settings.registry_prefix, self.on_fleet, LOG,
-                                 offload=tpool.execute)
+                                 offload=bigjobs.run)
         self.follower.run(lambda: False)
 
     def on_fleet(self, fleet, revision=None):
         self.fleet, self.fleet_revision = fleet, revision
         # A native thread: at 100k ports this takes a while (see registry.follow), and so
         # does comparing two intents of 50k remote ports.
-        intent, notes, change = tpool.execute(
+        intent, notes, change = bigjobs.run(
             _intent_and_change, fleet, self.settings.node_name, self.settings.local_ip,
             dict(self.vlans or {}), self.intent)
         for note in set(notes) - self.notes:
