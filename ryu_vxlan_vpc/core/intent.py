@@ -53,12 +53,18 @@ def describe_change(old, new):
                              ('remote VTEP', old.remote_ips, new.remote_ips, ', '.join),
                              ('VM port', old.bindings, new.bindings, _bindings),
                              ('remote port', old.remote_ports, new.remote_ports, _remote)):
-        added, removed = sorted(set(b) - set(a), key=str), sorted(set(a) - set(b), key=str)
+        # In the intent's own order (sorted); no str() of 50k remote ports to sort them.
+        added, removed = _missing(b, a), _missing(a, b)
         if added:
             parts.append('%s added: %s' % (what, text(added)))
         if removed:
             parts.append('%s removed: %s' % (what, text(removed)))
     return '; '.join(parts) or 'no change'
+
+
+def _missing(items, other):
+    other = set(other)
+    return [item for item in items if item not in other]
 
 
 def _vpcs(vpcs):

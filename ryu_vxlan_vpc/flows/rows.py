@@ -109,6 +109,17 @@ class RowSets(Mapping):
     def __len__(self):
         return len(self._rows)
 
+    def among(self, shape, rows):
+        """Those of ``rows`` (of ``shape``) listed here. When they are fewer and the
+        shape's set is not made yet, the set is made of them instead (a drift check after a
+        few adds needs no set of 100k rows)."""
+        listed = self._rows.get(shape, ())
+        if shape not in self._sets and len(rows) < len(listed):
+            wanted = set(rows)
+            return [row for row in listed if row in wanted]
+        mine = self[shape] if shape in self._rows else ()
+        return [row for row in rows if row in mine]
+
 
 @dataclass(frozen=True)
 class Desired:
@@ -136,6 +147,13 @@ class Desired:
 
     def has_row(self, shape, row):
         return row in self.rows.get(shape, ())
+
+    def rows_among(self, shape, rows):
+        """Those of ``rows`` (of ``shape``) this holds (RowSets.among)."""
+        if isinstance(self.rows, RowSets):
+            return self.rows.among(shape, rows)
+        mine = self.rows.get(shape, ())
+        return [row for row in rows if row in mine]
 
     def __len__(self):
         return len(self.flows) + sum(len(r) for r in self.rows.values())

@@ -82,3 +82,19 @@ def _encoded_mods(datapath, mods, bundle, xids, flags):
         out.append(inner if bundle is None else
                    wire.bundle_add_bytes(bundle, flags, inner, xid))
     return b''.join(out)
+
+
+class XidRanges:
+    """The xids of the flow changes in flight, as runs of consecutive ones (next_xids
+    hands out runs): ``in`` asks about one. Not a set: 100k ints would take 7 MiB."""
+
+    def __init__(self, max_xid):
+        self.mask, self.runs = max_xid, []
+
+    def add(self, xids):
+        """A run of consecutive xids (modulo the xid space), as next_xids returns them."""
+        if xids:
+            self.runs.append((xids[0], len(xids)))
+
+    def __contains__(self, xid):
+        return any((xid - first) & self.mask < count for first, count in self.runs)

@@ -41,11 +41,11 @@ def send_changes(app, switch, mods):
     mods = list(mods)
     total = batches.count(mods)
     bundle = _open_bundle(app, switch) if switch.bundles else None
-    switch.watched, rejected_before = set(), switch.rejected
+    switch.watched, rejected_before = batches.XidRanges(ofp.MAX_XID), switch.rejected
     try:
         for part in batches.chunks(mods, CHUNK):
             xids = wire.next_xids(datapath, batches.count(part))
-            switch.watched.update(xids)
+            switch.watched.add(xids)
             if not datapath.send(batches.encoded(datapath, part, bundle, xids)):
                 raise ConnectionError('switch %016x disconnected while we sent' % switch.dpid)
             hub.sleep(0)

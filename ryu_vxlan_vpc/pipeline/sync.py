@@ -74,14 +74,17 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
               last_desired=None, matched=None):
     """``desired``: Flows and FlowRows (br_tun.build_rows); ``installed``: our flows read
     back, less ``matched``: {shape: rows} the reader found exactly as wanted by their
-    bytes (ofp.rows_read), without decoding them. ``learned``/``tunnel_ages``: the learned
+    bytes (ofp.rows_read), without decoding them (its sets are taken over and added to). ``learned``/``tunnel_ages``: the learned
     flows and {ofport: age} of the tunnels, when they were read (see ``learned``);
     ``last_desired``: the previous sync's Desired, if any."""
     flows, families = split(desired)
     if len({f.shape for f in families}) != len(families):
         raise ValueError('two FlowRows of one shape: each shape lists all its rows once')
     wanted_rows = RowSets(families)
-    present = {f.shape: set((matched or {}).get(f.shape, ())) for f in families}
+    # The reader's sets are taken over, not copied (100k rows: MiBs); _claim adds to them.
+    matched = matched or {}
+    present = {f.shape: (matched[f.shape] if isinstance(matched.get(f.shape), set)
+                         else set(matched.get(f.shape, ()))) for f in families}
     rest, stale = _claim(installed, families, wanted_rows, present)
     have = set(rest)
     wanted_keys = {flow.key for flow in flows}
@@ -98,8 +101,8 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
         forget += _not_covered(stale_learned_flows(learned, tunnel_ages or {}), forget)
     repaired = () if last_desired is None else (
         tuple(f for f in add if f in last_desired) +
-        tuple(r.shape.flow(row) for r in add_rows for row in r.rows
-              if last_desired.has_row(r.shape, row)) +
+        tuple(r.shape.flow(row) for r in add_rows
+              for row in last_desired.rows_among(r.shape, r.rows)) +
         tuple(f for f in delete if f not in last_desired))
     added = len(add) + sum(len(r) for r in add_rows)
     return SyncPlan(add, delete, len(flows) + sum(len(f.rows) for f in families) - added,

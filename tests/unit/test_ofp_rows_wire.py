@@ -83,3 +83,12 @@ def test_chunks_cut_rows_at_the_chunk_size():
         got += batches.encoded(DP, part, None, xids[at:at + n])
         at += n
     assert got == wire.flow_mods_bytes(flat, xids)
+
+
+def test_xids_in_flight_are_runs_even_across_the_wrap():
+    xids = batches.XidRanges(0xffffffff)
+    xids.add([0xfffffffe, 0xffffffff, 0, 1])
+    xids.add(list(range(100, 2100)))
+    xids.add([])
+    assert all(x in xids for x in (0xfffffffe, 0xffffffff, 0, 1, 100, 2099))
+    assert not any(x in xids for x in (0xfffffffd, 2, 99, 2100, 1 << 31))

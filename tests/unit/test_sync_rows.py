@@ -14,11 +14,11 @@ import pytest
 from fakeoftable import FakeOFTable
 from ryu_vxlan_vpc.flows.model import Match, Output
 from ryu_vxlan_vpc.flows.mods import AddFlow, AddRows
-from ryu_vxlan_vpc.flows.rows import FlowRows, FlowSeq, expand, split
+from ryu_vxlan_vpc.flows.rows import FlowRows, FlowSeq, RowSets, expand, split
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.ofp import flowstats_raw, rows_read
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build, build_rows
-from ryu_vxlan_vpc.pipeline.populated import UcastPopulated
+from ryu_vxlan_vpc.pipeline.populated import ArpAnswer, UcastPopulated
 from ryu_vxlan_vpc.pipeline.sync import plan_sync
 
 COOKIE = 0x79
@@ -135,3 +135,15 @@ def test_rows_are_sent_as_rows_and_read_as_flows():
     assert FlowSeq([], [FlowRows(rows.shape, rows.rows)]) == [
         rows.shape.flow(r) for r in rows.rows]
     assert plan_sync(desired, expand(desired)).empty
+
+
+def test_a_drift_check_after_a_few_adds_makes_no_set_of_all_rows():
+    rows = tuple((1, 'fa:16:3e:00:%02x:%02x' % divmod(i, 256), 5, 2) for i in range(300))
+    sets = RowSets([FlowRows(UcastPopulated(COOKIE), rows)])
+    shape = UcastPopulated(COOKIE)
+    few = [rows[7], (9, 'fa:16:3e:99:99:99', 5, 2), rows[250]]
+    assert sets.among(shape, few) == [rows[7], rows[250]]
+    assert sets._sets == {}                       # only the three were made a set
+    assert sorted(sets.among(shape, rows + rows[:1])) == sorted(rows + rows[:1])
+    assert set(sets._sets) == {shape}            # more rows asked about than listed
+    assert sets.among(ArpAnswer(COOKIE), few) == []
