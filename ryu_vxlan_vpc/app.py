@@ -114,6 +114,11 @@ class VxlanVpcApp(app_manager.RyuApp):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Ryu queues up to 128 OpenFlow events for an app while its handlers run; 128
+        # flow-stats replies of 64 KiB are 8 MiB of a dump. Fewer bound that, and Ryu's
+        # receive loop then waits for us (and the switch for its socket).
+        self.events = hub.Queue(EVENT_QUEUE)
+        self._events_sem = hub.BoundedSemaphore(EVENT_QUEUE)
         try:
             self.settings = config.settings_from(cfg.CONF)
             config.check_rest_listener(cfg.CONF)
@@ -502,8 +507,8 @@ class VxlanVpcApp(app_manager.RyuApp):
             raise result
         desired, wanted = result
         families = split(desired)[1]
-        matched, others = tpool.execute(rows_read.resolve, reader, families, wanted)
         recognised = len(reader)
+        matched, others = tpool.execute(rows_read.resolve, reader, families, wanted)
         del reader, wanted
         installed += others
         learned = ages = None
@@ -598,6 +603,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                   report.plan_seconds, report.send_seconds)
 
 
+EVENT_QUEUE = 16   # OpenFlow events waiting for this app's handlers (Ryu's default: 128)
 STALL_WARN = 2.0   # seconds the event loop may be held before we say so
 # Collections of the youngest generation every GC_THRESHOLD[0] allocations, the oldest only
 # after GC_THRESHOLD[0] * [1] * [2] (20 million): see _tune_gc.

@@ -188,14 +188,18 @@ class RowReader:
 def resolve(reader, families, wanted):
     """``families``: the wanted FlowRows; ``wanted``: {shape: row_bytes(shape, its rows)}.
     Returns ({shape: the wanted rows found}, [the Flows of the entries found that no
-    row wants])."""
-    matched, entries = {}, []
-    for family in families:
-        found = reader.found.get(family.shape, ())
-        matched[family.shape] = {row for row, packed in zip(family.rows, wanted[family.shape])
-                                 if packed in found}
-    for shape, found in reader.found.items():
-        if len(found) > len(matched.get(shape, ())):
+    row wants]). Takes ``reader.found`` and ``wanted`` apart, shape by shape, so that
+    their bytes go as soon as they are done with (100k rows: MiBs each)."""
+    matched, entries, rows = {}, [], {f.shape: f.rows for f in families}
+    for shape in list(reader.found):
+        found, packed = reader.found.pop(shape), wanted.pop(shape, ())
+        present = {row for row, b in zip(rows.get(shape, ()), packed) if b in found}
+        if shape in rows:
+            matched[shape] = present
+        if len(found) > len(present):
             lay = layout(shape)
-            entries += [lay.entry(packed) for packed in found.difference(wanted.get(shape, ()))]
+            entries += [lay.entry(b) for b in found.difference(packed)]
+        del found, packed
+    for shape in rows:   # wanted, none found: no reader of that shape
+        matched.setdefault(shape, set())
     return matched, [s.flow for s in flowstats_raw.iter_flow_stats(b''.join(entries))]

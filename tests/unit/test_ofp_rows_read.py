@@ -130,6 +130,7 @@ def test_resolve_finds_wanted_rows_and_decodes_the_unwanted():
     wanted = {f.shape: rows_read.row_bytes(f.shape, f.rows) for f in families}
     matched, others = rows_read.resolve(reader, families, wanted)
     assert matched == {UCAST: set(rows[10:20])}
+    assert reader.found == {} and wanted == {}   # their bytes are let go
     assert sorted(others, key=repr) == sorted(
         [UCAST.flow(r) for r in rows[:10] + installed[-1:]] + [ARP.flow(r) for r in arps],
         key=repr)
