@@ -100,14 +100,11 @@ class BrTunState:
         return {vni: tuple(sorted(ports)) for vni, ports in lists.items()}
 
     def routes(self):
-        """Remote ports of this node's VPCs, as (VPC, route); a MAC (or an IP) claimed by
-        two ports of one VPC keeps the first, so each flow entry is defined once."""
-        return self._routes
-
-    @functools.cached_property
-    def _routes(self):   # two tables read them: listed once
+        """Remote ports of this node's VPCs, as (VPC, route), in the remote ports' order
+        (by VNI and MAC). Made anew for each of the two tables that read them: a list of
+        50k pairs would be MiBs for the length of a sync."""
         vpcs = {vpc.vni: vpc for vpc in self.vpcs}
-        return [(vpcs[r.vni], r) for r in self.remote_ports if r.vni in vpcs]
+        return ((vpcs[r.vni], r) for r in self.remote_ports if r.vni in vpcs)
 
 
 def _flow(state, table, priority, actions, **match):
@@ -181,10 +178,14 @@ def ucast_to_tun(state):
     floods through 22."""
     flows = []
     if state.l2_population:
-        rows = {}   # the first route of each (VNI, MAC) makes the entry
+        # The first route of each (VNI, MAC) makes the entry (a MAC claimed by two ports of
+        # one VPC); the routes come sorted by VNI and MAC, so a VNI's MAC's are adjacent.
+        rows, last_vni, last_mac = [], None, None
         for vpc, (vni, mac, _, ofport) in state.routes():
-            rows.setdefault((vni, mac), (vpc.local_vlan, mac, vni, ofport))
-        flows.append(FlowRows(UcastPopulated(state.flow_cookie), tuple(rows.values())))
+            if mac != last_mac or vni != last_vni:
+                rows.append((vpc.local_vlan, mac, vni, ofport))
+                last_vni, last_mac = vni, mac
+        flows.append(FlowRows(UcastPopulated(state.flow_cookie), tuple(rows)))
     return flows + [_flow(state, t.UCAST_TO_TUN, 0, [Resubmit(t.FLOOD_TO_TUN)])]
 
 
