@@ -14,7 +14,8 @@ tunnel per node and, per remote port, a unicast flow (table 20) and an ARP answe
     into the emptied br-tun, before the restart;
   - one port add: a new port record on a record-only node, time until its table-20 flow
     is on compute1 (median of --samples);
-  - ryu-manager's peak RSS (VmHWM).
+  - ryu-manager's peak RSS (VmHWM): while following live, after the restart on an emptied
+    br-tun, and (another restart) through the no-op resync and the port adds.
 Fake nodes' VTEPs are in 172.21.128.0/17, inside the lab's own namespaces: nothing is
 routed there and nothing is sent to them. A benchmark, not a test: exit 1 only when
 something did not converge.
@@ -204,10 +205,12 @@ def main():
         print('one port add (fleet port add -> its table-20 flow on compute1): median %.0f ms '
               '(%s)' % (statistics.median(adds) * 1000, ', '.join('%.0f' % (a * 1000)
                                                                     for a in adds)))
+        rss_adds = peak_rss_mib(lab.node(lab.load(), 'compute1')['ryu']['pid'])
         print('ryu-manager peak RSS: %.0f MiB while following live, %.0f MiB after the '
-              'restart' % (rss_live, rss_sync))
+              'restart, %.0f MiB through the no-op resync and the port adds'
+              % (rss_live, rss_sync, rss_adds))
         print('issue 12 targets (this run):')
-        targets = [('peak RSS <= 150 MiB', max(rss_live, rss_sync), 150.0, 'MiB')]
+        targets = [('peak RSS <= 150 MiB', max(rss_live, rss_sync, rss_adds), 150.0, 'MiB')]
         if report:
             targets.insert(0, ('sync into empty <= 1.5x add-flows', report['seconds'] / ref,
                                1.5, 'x'))
