@@ -53,7 +53,8 @@ def test_row_bytes_are_the_values_in_the_entry_ovs_sends(shape):
         [stats] = flowstats_raw.iter_flow_stats(entry)   # decoded, the entry is the row's
         assert stats.flow == shape.flow(row)
     reader, rest = read([reported_entry(shape.flow(r)) for r in rows])
-    assert rest == [] and reader.found[shape] == set(packed) and len(reader) == len(set(rows))
+    assert rest == [] and reader.found_bytes(shape) == set(packed)
+    assert len(reader) == len(set(rows))
 
 
 def test_only_exact_row_entries_are_taken_the_rest_is_decoded():
@@ -75,7 +76,8 @@ def test_only_exact_row_entries_are_taken_the_rest_is_decoded():
     random.Random(2).shuffle(entries)
     reader, rest = read(entries)
     assert sorted(rest, key=repr) == sorted(near, key=repr)
-    assert reader.found == {UCAST: set(rows_read.row_bytes(UCAST, rows[1:])), ARP: set()}
+    assert reader.found_bytes(UCAST) == set(rows_read.row_bytes(UCAST, rows[1:]))
+    assert reader.found_bytes(ARP) == set() and len(reader) == len(rows) - 1
 
 
 @pytest.mark.parametrize('shape', [UCAST, ARP], ids=lambda s: s.name)
@@ -98,7 +100,7 @@ def test_a_changed_byte_is_either_another_rows_entry_or_decoded(shape):
         except ValueError:   # a length or header broken: the decoder refuses it
             rest = None
         if reader.found[shape]:
-            [row_bytes] = reader.found[shape]
+            [row_bytes] = reader.found_bytes(shape)
             assert layout.entry(row_bytes) == bytes(entry) and rest == []
             taken += 1
         else:
