@@ -243,6 +243,32 @@ class VxlanVpcApp(app_manager.RyuApp):
         return self._reply_parts(dpid, table, cookie, timeout, _reader(cache, rows, write),
                                  sent)
 
+    def flow_count(self, dpid, cookie=None, timeout=STATS_TIMEOUT):
+        """How many flows the switch holds (those with ``cookie``), from OpenFlow aggregate
+        stats: the switch counts them and sends one number, not every flow. /switches is
+        polled (the web page, every 3 s): at 100k flows each poll was a whole dump, which
+        also slowed any sync running meanwhile. Raises TimeoutError, ConnectionError
+        (disconnected, refused) or KeyError (no such switch)."""
+        datapath = self.switches[dpid].datapath
+        ofp, parser = datapath.ofproto, datapath.ofproto_parser
+        request = parser.OFPAggregateStatsRequest(
+            datapath, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, cookie or 0,
+            ALL_BITS if cookie is not None else 0, parser.OFPMatch())
+        try:
+            with hub.Timeout(timeout, TimeoutError('no aggregate stats reply within %ss'
+                                                   % timeout)):
+                replies = ofctl_api.send_msg(self, request,
+                                             reply_cls=parser.OFPAggregateStatsReply,
+                                             reply_multi=True)
+        except TimeoutError:
+            raise
+        except Exception as exc:   # ofctl's errors: the switch left, or refused
+            raise ConnectionError('aggregate stats: %s' % exc) from None
+        if not replies:
+            raise ConnectionError('switch %016x did not answer the aggregate stats request'
+                                  % dpid)
+        return sum(reply.body.flow_count for reply in replies)
+
     def stream_table_counts(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """{table: flows} of each reply part of a flow-stats request, counted from the raw
         entries without decoding them (what /switches and /tables show). Raises as
@@ -603,6 +629,7 @@ class VxlanVpcApp(app_manager.RyuApp):
                   report.plan_seconds, report.send_seconds)
 
 
+ALL_BITS = 0xffffffffffffffff   # a cookie mask that matches the whole cookie
 EVENT_QUEUE = 16   # OpenFlow events waiting for this app's handlers (Ryu's default: 128)
 STALL_WARN = 2.0   # seconds the event loop may be held before we say so
 # Collections of the youngest generation every GC_THRESHOLD[0] allocations, the oldest only

@@ -124,6 +124,14 @@ class VxlanVpcRest(ControllerBase):
             counts.update(part)
         return dict(counts)
 
+    def _flow_count(self, switch, cookie=None):
+        """How many flows the switch holds (a 503 when it does not answer)."""
+        try:
+            return self.app.flow_count(switch.dpid, cookie=cookie)
+        except Exception as exc:  # timeout, disconnected, switch gone
+            raise RestError(503, 'switch %s did not answer the aggregate stats request: %s'
+                            % (views.dpid_text(switch.dpid), exc))
+
     @staticmethod
     def _answered(switch, parts):
         try:
@@ -146,7 +154,7 @@ class VxlanVpcRest(ControllerBase):
         params = _params(req, {'dpid'})
         out = []
         for sw in self._switches(params):
-            count = sum(self._table_counts(sw, cookie=self.app.settings.flow_cookie).values())
+            count = self._flow_count(sw, cookie=self.app.settings.flow_cookie)
             out.append(views.switch_view(sw, self.app.settings, self._vpcs(), count,
                                          self.app.tunnel_health()))
         return _json({'switches': out})
