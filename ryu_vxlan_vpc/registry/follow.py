@@ -132,7 +132,14 @@ class Follower:
     def _publish(self):
         started = self.clock()
         changes, self.changes = self.changes, {}
-        fleet, problems = self.offload(_apply, self.prefix, self.records, changes)
+        try:
+            fleet, problems = self.offload(_apply, self.prefix, self.records, changes)
+        except BaseException:
+            # Perhaps applied in part: they wait for the next publish, which applies them
+            # all (applying one twice is applying it once); later ones win.
+            changes.update(self.changes)
+            self.changes = changes
+            raise
         del changes
         current = set()
         for key, reason in problems:

@@ -56,7 +56,7 @@ class PortRecord:
 class Fleet:
     nodes: Dict[str, NodeRecord] = field(default_factory=dict)
     vpcs: Dict[int, VpcRecord] = field(default_factory=dict)
-    # In key order (node, then port id). A tuple, not a dict: 50k ports are held in every
+    # In the order of their etcd keys. A tuple, not a dict: 50k ports are held in every
     # fleet published, and nothing looks one up.
     ports: Tuple[PortRecord, ...] = ()
 
@@ -306,6 +306,9 @@ def parse_or_error(prefix, key, value):
         # A fresh error: the one caught holds its traceback, whose frames would keep the
         # caller's data alive as long as the error is kept.
         return RecordError(str(e))
+    except Exception as e:   # anything else a hostile value provokes (JSON nested 100k
+        # deep: RecursionError) is that record's problem, not the whole registry's
+        return RecordError('value cannot be read (%s)' % type(e).__name__)
 
 
 def parse_fleet(prefix, kvs):

@@ -336,3 +336,45 @@ def test_a_publish_parses_only_the_records_written_since(monkeypatch):
                           port('c1', 'p1', 34, '')[0], vpc(35)[0]]
     assert sorted(parsed[4:]) == sorted(fake.kv)   # the full read
     assert [(p.node, p.port_id) for p in seen[-1][0].ports] == [('c1', 'p2')]
+
+
+def test_a_failed_publish_loses_no_change():
+    """A publish that fails half-way (a MemoryError in the parse, say) leaves its changes
+    for the next one: every fleet published is still the registry at its revision."""
+    now, calls = [0.0], [0]
+
+    def offload(func, *args):
+        calls[0] += 1
+        if calls[0] == 1:
+            now[0] += 10          # the first publish takes 10 s: the next batch waits
+        if calls[0] == 2:
+            raise MemoryError('out of memory in the parse')
+        return func(*args)
+
+    def late(commit):
+        def step(f):
+            now[0] += 20          # a batch that comes late enough to be published
+            commit(f)
+        return step
+
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1'), vpc(34),
+                                 port('c1', 'p1', 34, 'fa:16:3e:00:00:01')]),
+        late(lambda f: f.commit(puts=[port('c1', 'p2', 34, 'fa:16:3e:00:00:02')])),
+    ])
+    seen, log = [], Log()
+    follower = Follower(fake, P, lambda fleet, rev: seen.append((fleet, rev)), log,
+                        sleep=fake.sleep, clock=lambda: now[0], offload=offload)
+    follower.run(lambda: fake.done)
+    assert calls[0] >= 3 and seen
+    for fleet, revision in seen:
+        assert fleet == parse_fleet(P, fake.states[revision])[0], revision
+    assert ports(seen[-1][0]) == {('c1', 'p1'), ('c1', 'p2')}
+
+
+def test_a_value_nested_too_deep_for_json_is_one_bad_record():
+    fake = FakeRegistry([lambda f: f.commit(puts=[
+        node('c1', '10.0.0.1'), vpc(34), ('%s/vpcs/35' % P, b'[' * 200000)])])
+    seen, log = follow(fake)
+    assert set(seen[-1][0].vpcs) == {34}
+    assert len(log.matching('/vpcs/35')) == 1 and 'cannot be read' in log.matching('/vpcs/35')[0]
