@@ -502,7 +502,7 @@ class VxlanVpcApp(app_manager.RyuApp):
     def _sync(self, switch, audit=False):
         """One read-plan-send round; returns its SyncReport (None when nothing was due).
         The only big job while it runs (bigjobs.py): its tpool work calls tpool directly."""
-        with bigjobs.LOCK:
+        with bigjobs.turn():
             return self._sync_now(switch, audit)
 
     def _sync_now(self, switch, audit):
