@@ -31,6 +31,8 @@ from ryu_vxlan_vpc.registry.records import DEFAULT_ENDPOINT, DEFAULT_PREFIX, nor
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_WATCH_IDLE = 5.0
 READ_PAGE = 5000   # keys per range request of a full read
+READ_ATTEMPTS = 3  # full reads started over when etcd compacts away their revision
+_COMPACTED = re.compile(r'required revision has been compacted')
 _HOST_RE = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$')
 
 
@@ -161,7 +163,16 @@ class Registry:
         """({key: (value bytes, mod_revision)}, revision) for every key under the prefix,
         all as of one revision (the first page's; the others ask for it). Read ``page``
         keys at a time: one answer for 50k records would be 15 MiB of JSON, and parsed at
-        once several times that (ryu-manager's peak memory)."""
+        once several times that (ryu-manager's peak memory). Should etcd compact that
+        revision away between two pages, the read starts over (a few times at most)."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return self._read_pages(page)
+            except RegistryUnavailable as e:
+                if attempt + 1 == READ_ATTEMPTS or not _COMPACTED.search(e.why):
+                    raise
+
+    def _read_pages(self, page):
         base = self.prefix + '/'
         body = {'key': _b64(base), 'range_end': _b64(_range_end(base)), 'limit': page}
         kvs, revision = {}, None

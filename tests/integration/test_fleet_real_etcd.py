@@ -293,3 +293,25 @@ def test_a_full_read_in_pages_is_one_revisions_registry(etcd):
     assert paged.read_all_meta(page=3) == (whole, revision)
     after, later = reg.read_all_meta()
     assert later > revision and PREFIX + '/ports/compute2/p9' in after
+
+
+def test_a_full_read_whose_revision_is_compacted_between_pages_starts_over(etcd):
+    """etcd may compact away the revision a paged read is pinned to (auto-compaction): the
+    read starts over at a new one instead of failing as an outage."""
+    populate(etcd)
+    reg = registry(etcd)
+
+    class CompactBetweenPages(Registry):
+        calls = 0
+
+        def _call(self, path, body):
+            type(self).calls += 1
+            if type(self).calls == 2:   # after the first page: a write, then a compaction
+                ok(etcd, 'vpc', 'add', '36')
+                reg.compact(reg.read_all()[1])
+            return super()._call(path, body)
+
+    paged = CompactBetweenPages(etcd.endpoint, prefix=PREFIX)
+    kvs, revision = paged.read_all_meta(page=3)
+    assert (kvs, revision) == reg.read_all_meta()
+    assert PREFIX + '/vpcs/36' in kvs and CompactBetweenPages.calls > 4
