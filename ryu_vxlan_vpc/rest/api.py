@@ -199,9 +199,10 @@ class VxlanVpcRest(ControllerBase):
         if not switches:
             return _json({'macs': [], 'count': 0})
         # Learned (learn_cookie) and populated from the registry (flow_cookie): one dump.
-        dumps = self._dumps(switches, table=tables.UCAST_TO_TUN)
+        dumps = self._dumps(switches, table=tables.UCAST_TO_TUN,
+                            writer=stream.macs_writer(self.app.settings))
         return Response(content_type='application/json', charset='utf-8',
-                        app_iter=stream.macs_json(dumps, self.app.settings))
+                        app_iter=stream.macs_json(dumps))
 
     @route('vxlan_vpc_tables', PREFIX + '/tables', methods=['GET'])
     @handles_errors

@@ -54,20 +54,22 @@ def flows_json(dumps):
     yield ('\n], "count": %d}\n' % count).encode()
 
 
-def macs_json(dumps, settings):
+def macs_writer(settings):
+    """What makes, per switch, the writer of its reply parts as macs_json's items."""
+    def writer(switch):
+        return Templates(functools.partial(_mac_item, settings, names_by_ofport(switch.ports),
+                                           dpid_text(switch.dpid)))
+    return writer
+
+
+def macs_json(dumps):
     """{"macs": [mac entry, ...], "count": N}: the MAC entries among table 20's flows
-    (learned and populated)."""
+    (learned and populated). ``dumps``: (switch, parts), each part a list of items written
+    by ``macs_writer``'s writer."""
     count = 0
     yield b'{"macs": ['
     for switch, parts in dumps:
-        by_ofport, dpid = names_by_ofport(switch.ports), dpid_text(switch.dpid)
-        for part in parts:
-            items = []
-            for stats in part:
-                mac = views.mac_entry(stats, settings, by_ofport)
-                if mac is not None:
-                    mac['dpid'] = dpid
-                    items.append(_line(mac))
+        for items in parts:
             if items:
                 yield ((',' if count else '') + ','.join(items)).encode()
                 count += len(items)
@@ -82,9 +84,29 @@ def _line(obj):
     return '\n ' + _ENCODE(obj)
 
 
-def _text_line(stats, counters=None, text_counters=None):
-    """One line of flows_text: ' ' + the dump-flows line + newline."""
-    return ' %s\n' % text.render_stats(stats, counters=text_counters)
+def _text_line(stats, marks=None):
+    """One line of flows_text: ' ' + the dump-flows line + newline (``marks``: see
+    templates.MARKS)."""
+    return ' %s\n' % text.render_stats(stats, counters=marks and (
+        marks['duration'], marks['n_packets'], marks['n_bytes']))
+
+
+def _mac_item(settings, by_ofport, dpid, stats, marks=None):
+    """'\n ' + the JSON of the flow's MAC entry (views.mac_entry, with its dpid), or None
+    if the flow is none. With ``marks`` (templates.MARKS) its counters are those, unquoted."""
+    mac = views.mac_entry(stats, settings, by_ofport)
+    if mac is None:
+        return None
+    mac['dpid'] = dpid
+    if marks is None:
+        return _line(mac)
+    mac['n_packets'] = marks['n_packets']
+    if mac['seconds_left_min'] is not None:
+        mac['seconds_left_min'] = marks['seconds_left']
+    out = _line(mac)
+    for mark in (marks['n_packets'], marks['seconds_left']):
+        out = out.replace('"%s"' % mark, mark)
+    return out
 
 
 # views.flow_view's JSON (keys sorted), written without building the dict: at 100k flows
@@ -113,15 +135,21 @@ def json_counters(duration, duration_sec, n_packets, n_bytes):
     return repr(round(duration, 3)), '%d' % duration_sec, '%d' % n_packets, '%d' % n_bytes
 
 
-def _flow_item(dpid, stats, counters=None, text_counters=None):
+def _flow_item(dpid, stats, marks=None):
     """'\n ' + the JSON of views.flow_view(dpid, stats); ``dpid`` as a JSON string.
-    ``counters``/``text_counters``: the counters' texts in the item and in its text line
-    instead of those of ``stats`` (rest.templates writes placeholders there)."""
+    ``marks``: what to write instead of the counters, in the item and its text line
+    (templates.MARKS)."""
     flow = stats.flow
     fields = text.match_fields(flow.match, flow.priority)
     actions = text.action_texts(flow.actions)
-    duration, duration_sec, n_packets, n_bytes = counters or json_counters(
-        stats.duration, stats.duration_sec, stats.n_packets, stats.n_bytes)
+    if marks is None:
+        duration, duration_sec, n_packets, n_bytes = json_counters(
+            stats.duration, stats.duration_sec, stats.n_packets, stats.n_bytes)
+        text_counters = None
+    else:
+        duration, duration_sec, n_packets, n_bytes = (
+            marks['duration_json'], marks['duration_sec'], marks['n_packets'], marks['n_bytes'])
+        text_counters = (marks['duration'], marks['n_packets'], marks['n_bytes'])
     return _FLOW_ITEM % (
         _json_list(actions, ('drop',)), flow.cookie, dpid, duration, duration_sec,
         _json_list(flow.flags), flow.hard_timeout, flow.idle_timeout, _match_json(fields),

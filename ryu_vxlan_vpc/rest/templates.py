@@ -34,7 +34,13 @@ _MATCH_HEAD = struct.Struct('!HH')         # ofp_match type, length
 _OXM = struct.Struct('!I')
 _MAC_FIELDS = {ofp.OXM_OF_ETH_DST: 'dl_dst', ofp.OXM_OF_ETH_SRC: 'dl_src'}   # unmasked
 _SKIPPED = ((4, 12), (32, 48))             # the counters' bytes in an entry
-_PLACEHOLDER = re.compile(r'~(D|J|S|P|B|M\d)~')
+_PLACEHOLDER = re.compile(r'~(D|J|S|P|B|L|M\d)~')
+# What an item writes in place of each counter when a template is made (``item(stats,
+# MARKS)``): the duration as dump-flows prints it and as JSON does, the duration's whole
+# seconds, the packet and byte counts, and a flow's least time left (hard timeout less
+# its age, at least 0).
+MARKS = {'duration': '~D~', 'duration_json': '~J~', 'duration_sec': '~S~',
+         'n_packets': '~P~', 'n_bytes': '~B~', 'seconds_left': '~L~'}
 _MAX = 1 << 12                             # skeletons kept (and first sightings)
 
 
@@ -62,9 +68,11 @@ def _macs(buf, off, end):
 
 
 class Templates:
-    """Writes the entries of reply bodies through ``item(stats, counters, text_counters)``
-    (stream._flow_item for JSON, the text line for text), from templates where it can.
-    One per answer and switch: it keeps at most ``_MAX`` skeletons."""
+    """Writes the entries of reply bodies through ``item(stats, marks=None)`` (stream's
+    items: a flow's JSON, its text line, a MAC entry), from templates where it can; an
+    item of None (an entry that is no MAC entry, say) is left out. With ``marks``
+    (``MARKS``) an item writes those in place of the counters. One per answer and switch:
+    it keeps at most ``_MAX`` skeletons."""
 
     def __init__(self, item):
         self.item = item
@@ -77,26 +85,32 @@ class Templates:
         """The items of a reply part: its raw body (the bytes after the multipart header),
         or a list of FlowStats (decoded elsewhere: written generically)."""
         if isinstance(part, list):
-            return [self.item(s) for s in part]
+            return self._generic(part)
         buf = part if type(part) is bytes else bytes(part)
         out, off, total, last = [], 0, len(buf), self.last
         while off < total:
             end = off + struct.unpack_from('!H', buf, off)[0]
             if end - off < 56 or end > total:   # the generic path says what is wrong
-                out += [self.item(s) for s in flowstats_raw.iter_flow_stats(buf[off:])]
+                out += self._generic(flowstats_raw.iter_flow_stats(buf[off:]))
                 break
             hit = None if last is None or last.length != end - off else last.match(buf, off)
             if hit is None:
                 last = self._template(buf, off, end)
                 hit = None if last is None else last.match(buf, off)
             if hit is None:
-                out += [self.item(s) for s in flowstats_raw.iter_flow_stats(buf[off:end])]
+                out += self._generic(flowstats_raw.iter_flow_stats(buf[off:end]))
             else:
-                out.append(last.fill(hit.groups(), _COUNTERS.unpack_from(buf, off)))
+                item = last.fill(hit.groups(), _COUNTERS.unpack_from(buf, off))
+                if item is not None:
+                    out.append(item)
                 self.filled += 1
             off = end
         self.last = last
         return out
+
+    def _generic(self, stats):
+        items = (self.item(s) for s in stats)
+        return [item for item in items if item is not None]
 
     def _template(self, buf, off, end):
         macs = _macs(buf, off, end)
@@ -123,21 +137,25 @@ class Templates:
 
 
 class _Template:
-    _AT = {'D': 0, 'J': 1, 'S': 2, 'P': 3, 'B': 4}   # M<i> is at 5 + i
+    _AT = {'D': 0, 'J': 1, 'S': 2, 'P': 3, 'B': 4, 'L': 5}   # M<i> is at 6 + i
 
-    def __init__(self, length, match, fmt, slots):
-        self.length, self.match, self.fmt = length, match, fmt
-        at = [self._AT[slot] if slot in self._AT else 5 + int(slot[1:]) for slot in slots]
+    def __init__(self, length, match, fmt, slots, hard_timeout):
+        """``fmt`` None: the skeleton's entries have no item."""
+        self.length, self.match, self.fmt, self.hard = length, match, fmt, hard_timeout
+        at = [self._AT[slot] if slot in self._AT else 6 + int(slot[1:]) for slot in slots]
         self.pick = (lambda values: ()) if not at else (
             (lambda values, i=at[0]: (values[i],)) if len(at) == 1 else operator.itemgetter(*at))
-        self.text, self.json = 'D' in slots, 'J' in slots
+        self.text, self.json, self.left = 'D' in slots, 'J' in slots, 'L' in slots
 
     def fill(self, macs, counters):
+        if self.fmt is None:
+            return None
         dsec, dnsec, n_packets, n_bytes = counters
         duration = dsec + dnsec / 1e9   # as FlowStats.duration
         values = ['%.3f' % duration if self.text else '',
                   repr(round(duration, 3)) if self.json else '',
-                  '%d' % dsec, '%d' % n_packets, '%d' % n_bytes]
+                  '%d' % dsec, '%d' % n_packets, '%d' % n_bytes,
+                  '%d' % max(0, self.hard - dsec) if self.left else '']
         values += [mac.hex(':') for mac in macs]
         return self.fmt % self.pick(values)
 
@@ -149,12 +167,15 @@ class _Template:
         flow = stats.flow
         marked = m.FlowStats(dataclasses.replace(flow, match=dataclasses.replace(
             flow.match, **{name: '~M%d~' % i for i, (_, name) in enumerate(macs)})))
-        out = item(marked, ('~J~', '~S~', '~P~', '~B~'), ('~D~', '~P~', '~B~'))
-        pieces = _PLACEHOLDER.split(out)
-        texts, slots = pieces[0::2], pieces[1::2]
-        if any('~' in t for t in texts):   # a placeholder came out changed, or '~' is real
-            return None
-        fmt = '%s'.join(t.replace('%', '%%') for t in texts)
+        out = item(marked, MARKS)
+        if out is None:   # no item for this skeleton's entries (as long as the generic agrees)
+            fmt, slots = None, ()
+        else:
+            pieces = _PLACEHOLDER.split(out)
+            texts, slots = pieces[0::2], pieces[1::2]
+            if any('~' in t for t in texts):   # a placeholder came out changed, or '~' is real
+                return None
+            fmt = '%s'.join(t.replace('%', '%%') for t in texts)
         pattern, prev = [], 0
         for start, stop in cut:
             pattern.append(re.escape(entry[prev:start]))
@@ -162,7 +183,7 @@ class _Template:
             prev = stop
         pattern.append(re.escape(entry[prev:]))
         template = cls(len(entry), re.compile(b''.join(pattern), re.DOTALL).match, fmt,
-                       tuple(slots))
+                       tuple(slots), flow.hard_timeout)
         hit = template.match(entry)
         if hit is None or template.fill(hit.groups(),
                                         _COUNTERS.unpack_from(entry)) != item(stats):

@@ -89,6 +89,16 @@ def test_hundreds_of_alike_flows_are_written_as_ovs_ofctl_prints_them(learned, t
         '0e:00:00:00:%02x:%02x' % divmod(i, 256)[::-1] for i in range(300)}
     status, ctype, listing = http_get(learned.netns, BASE + '/flows?format=text')
     assert sorted(text.parse_dump(listing)) == ofctl
+    # /macs too: each learned flow of table 20 is a MAC entry with its own MAC, tunnel
+    # and counters, as ovs-ofctl shows the flow.
+    status, macs = get_json(learned, '/macs')
+    by_mac = {m['mac']: m for m in macs['macs']}
+    assert status == 200 and macs['count'] == len(by_mac) == 301
+    for i in range(300):
+        m = by_mac['02:00:00:00:%02x:%02x' % divmod(i, 256)]
+        assert (m['source'], m['vni'], m['local_vlan'], m['tunnel_port']['ofport']) == (
+            'learned', 0x22, 12, 8 + i % 2)
+        assert m['n_packets'] == 0 and 3500 <= m['seconds_left_min'] <= 3600
 
 
 def test_removed_tunnel_takes_the_macs_learned_behind_it(learned):

@@ -69,7 +69,8 @@ def test_json_of_nothing():
 
 
 def test_macs_are_the_table_20_entries():
-    body = json.loads(b''.join(stream.macs_json([(SWITCH, split(STATS, (4, 4)))], SETTINGS)))
+    body = json.loads(b''.join(stream.macs_json(
+        [(SWITCH, written(stream.macs_writer(SETTINGS), SWITCH, split(STATS, (4, 4))))])))
     assert body['count'] == 2 == len(body['macs'])
     assert [(m['mac'], m['source'], m['vni_hex'], m['tunnel_port']['name']) for m in body['macs']] \
         == [('fa:16:3e:00:00:02', 'registry', '0x22', 'vxlan-ac150c08'),

@@ -3,6 +3,7 @@ stream._flow_item or the text line), whichever entries get templates, in whateve
 parts the switch sends them; and the templates are really used."""
 import random
 import struct
+import types
 
 import pytest
 
@@ -15,8 +16,11 @@ from ryu_vxlan_vpc.rest import stream
 from ryu_vxlan_vpc.rest.templates import Templates
 
 LEARN_COOKIE = 0xa9eb8f9011f7e038
+SETTINGS = types.SimpleNamespace(flow_cookie=0x79, learn_cookie=LEARN_COOKIE)
 WRITERS = {'text': stream._text_line,
-           'json': lambda s, *a: stream._flow_item(stream._STR('0000000000000abc'), s, *a)}
+           'json': lambda s, *a: stream._flow_item(stream._STR('0000000000000abc'), s, *a),
+           'macs': lambda s, *a: stream._mac_item(SETTINGS, {2: 'vxlan-ac150c08', 3: 'x'},
+                                                  '0000000000000abc', s, *a)}
 
 
 def mac(rnd):
@@ -50,7 +54,8 @@ def entry(flow, rnd):
 
 
 def generic(item, body):
-    return [item(s) for s in flowstats_raw.iter_flow_stats(body)]
+    items = (item(s) for s in flowstats_raw.iter_flow_stats(body))
+    return [i for i in items if i is not None]
 
 
 @pytest.mark.parametrize('kind', sorted(WRITERS))
@@ -95,3 +100,18 @@ def test_decoded_parts_and_malformed_bodies_are_the_generic_paths():
     body = b''.join(entry(f, rnd) for f in kinds(rnd))
     with pytest.raises(ValueError):
         writer.write(body + b'\x00\x09' + bytes(7))   # an entry of length 9
+
+
+@pytest.mark.parametrize('kind', sorted(WRITERS))
+def test_a_mac_table_is_written_from_one_template(kind):
+    """100 learned MACs of one VLAN and tunnel: one skeleton. Past the first entry,
+    every one comes from the template (a template whose counters were filled wrong would
+    be refused when made, and this would see generic writing instead)."""
+    rnd = random.Random(kind)
+    flows = [Flow(20, 1, Match(vlan_tci=(3, 0xfff), dl_dst=mac(rnd)),
+                  (Load(0, FieldRef('NXM_OF_VLAN_TCI')), Load(0x22, FieldRef('NXM_NX_TUN_ID')),
+                   Output(2)), LEARN_COOKIE, hard_timeout=300) for _ in range(100)]
+    body = b''.join(entry(f, rnd) for f in flows)
+    writer = Templates(WRITERS[kind])
+    assert writer.write(body) == generic(WRITERS[kind], body)
+    assert writer.filled == 99   # the first is written generically, once
