@@ -29,7 +29,7 @@ import re
 import socket
 import struct
 
-from ..pipeline.populated import ArpAnswer, UcastPopulated
+from ..pipeline.populated import ArpAnswer, UcastPopulated, per_shape
 from . import flowstats_raw, rows_wire, wire
 
 _COUNTERS = set(range(4, 12)) | set(range(32, 48))   # duration; packet and byte counts
@@ -139,14 +139,7 @@ _BY_SHAPE = {}
 
 
 def layout(shape):
-    found = _BY_SHAPE.get(shape)
-    if found is None:
-        try:
-            make = _LAYOUTS[type(shape)]
-        except KeyError:
-            raise ValueError('no row layout for shape %r' % (shape,)) from None
-        found = _BY_SHAPE[shape] = make(shape)
-    return found
+    return per_shape(_LAYOUTS, _BY_SHAPE, shape, 'row layout')
 
 
 # --- public --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_common
 
 from ..flows import model as m
-from ..pipeline.populated import ArpAnswer, UcastPopulated
+from ..pipeline.populated import ArpAnswer, UcastPopulated, per_shape
 from . import fields, wire
 
 _ENTRY_HEAD = struct.Struct('!HBx')           # flow-stats entry: length, table_id, pad
@@ -163,14 +163,7 @@ _BY_SHAPE = {}
 
 
 def _codec(shape):
-    codec = _BY_SHAPE.get(shape)
-    if codec is None:
-        try:
-            make = _CODECS[type(shape)]
-        except KeyError:
-            raise ValueError('no row encoder for shape %r' % (shape,)) from None
-        codec = _BY_SHAPE[shape] = make(shape)
-    return codec
+    return per_shape(_CODECS, _BY_SHAPE, shape, 'row encoder')
 
 
 def _tails(codec, rows):

@@ -101,3 +101,16 @@ class ArpAnswer(Shape):
 
 
 SHAPES = (UcastPopulated, ArpAnswer)
+
+
+def per_shape(makers, made, shape, what):
+    """``made[shape]``, made on first use by ``makers[type(shape)](shape)`` (the row
+    encoder's and the row reader's per-shape tables); ValueError for a shape none makes."""
+    found = made.get(shape)
+    if found is None:
+        try:
+            make = makers[type(shape)]
+        except KeyError:
+            raise ValueError('no %s for shape %r' % (what, shape)) from None
+        found = made[shape] = make(shape)
+    return found

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from rowgen import random_rows
 from ryu_vxlan_vpc.flows.model import Flow, Output, SetTunnel, StripVlan
 from ryu_vxlan_vpc.flows.rows import FlowRows
 from ryu_vxlan_vpc.ofp import flowstats_raw, rows_read
@@ -13,21 +14,6 @@ from ryu_vxlan_vpc.pipeline.populated import ArpAnswer, UcastPopulated
 
 COOKIE = 0x79
 UCAST, ARP = rows_read.shapes(COOKIE)
-
-
-def random_rows(shape, n, seed):
-    rnd = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        vlan = rnd.choice([0, 1, 4095, rnd.randrange(4096)])
-        mac = ':'.join('%02x' % rnd.randrange(256) for _ in range(6))
-        if shape is UCAST:
-            rows.append((vlan, mac, rnd.choice([1, 0xffffff, rnd.randrange(1 << 24)]),
-                         rnd.choice([1, 0xfffffeff, rnd.randrange(1, 1 << 16)])))
-        else:
-            ip = '.'.join(str(rnd.choice([0, 255, rnd.randrange(256)])) for _ in range(4))
-            rows.append((vlan, ip, mac))
-    return rows
 
 
 def read(entries, shapes=(UCAST, ARP)):

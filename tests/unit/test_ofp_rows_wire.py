@@ -1,13 +1,13 @@
 """rows_wire: one pack per row gives the bytes wire.py (and so Ryu) gives per Flow, also for
 rows spelt in ways only Ryu reads (one Flow at a time then). Reading rows back:
 test_ofp_rows_read.py."""
-import random
 import types
 
 import pytest
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
+from rowgen import random_rows
 from ryu_vxlan_vpc.flows import mods
 from ryu_vxlan_vpc.ofp import batches, encode, rows_wire, wire
 from ryu_vxlan_vpc.pipeline.populated import ArpAnswer, UcastPopulated
@@ -15,25 +15,6 @@ from ryu_vxlan_vpc.pipeline.populated import ArpAnswer, UcastPopulated
 DP = types.SimpleNamespace(ofproto=ofp, ofproto_parser=parser)
 FLAGS = ofp.ONF_BF_ATOMIC | ofp.ONF_BF_ORDERED
 UCAST, ARP = UcastPopulated(0x79), ArpAnswer(0xfedcba9876543210)
-
-
-def random_mac(rnd):
-    return ':'.join('%02x' % rnd.randrange(256) for _ in range(6))
-
-
-def random_rows(shape, n, seed):
-    rnd = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        vlan = rnd.choice([0, 1, 4095, rnd.randrange(4096)])
-        mac = random_mac(rnd)
-        if shape is UCAST:
-            rows.append((vlan, mac, rnd.choice([1, 0xffffff, rnd.randrange(1 << 24)]),
-                         rnd.choice([1, 0xfffffeff, rnd.randrange(1, 1 << 16)])))
-        else:
-            ip = '.'.join(str(rnd.choice([0, 255, rnd.randrange(256)])) for _ in range(4))
-            rows.append((vlan, ip, mac))
-    return rows
 
 
 def ryu_bytes(flow, xid):
