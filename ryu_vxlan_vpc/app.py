@@ -54,6 +54,7 @@ config.register_opts(cfg.CONF)
 flowstats_raw.install()
 
 STATS_TIMEOUT = 120  # seconds for a whole flow dump; 100k flows take about 10 s here
+COUNT_TIMEOUT = 10   # seconds for the switch to count its flows (one small reply)
 RETRY_DELAYS = (1, 2, 4, 8, 15, 30)  # seconds before retrying a failed sync; then every 30 s
 DESCRIBE_ATTEMPTS = 5  # port descriptions per connect while port events keep arriving
 LOGGED_FLOWS = 20      # flow changes of one sync logged one by one at INFO; the rest DEBUG
@@ -243,7 +244,7 @@ class VxlanVpcApp(app_manager.RyuApp):
         return self._reply_parts(dpid, table, cookie, timeout, _reader(cache, rows, write),
                                  sent)
 
-    def flow_count(self, dpid, cookie=None, timeout=STATS_TIMEOUT):
+    def flow_count(self, dpid, cookie=None, timeout=COUNT_TIMEOUT):
         """How many flows the switch holds (those with ``cookie``), from OpenFlow aggregate
         stats: the switch counts them and sends one number, not every flow. /switches is
         polled (the web page, every 3 s): at 100k flows each poll was a whole dump, which

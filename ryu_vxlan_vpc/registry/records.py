@@ -306,6 +306,8 @@ def parse_or_error(prefix, key, value):
         # A fresh error: the one caught holds its traceback, whose frames would keep the
         # caller's data alive as long as the error is kept.
         return RecordError(str(e))
+    except MemoryError:      # the process's trouble, not the record's: the publish fails
+        raise                # and its changes wait for the next one (registry.follow)
     except Exception as e:   # anything else a hostile value provokes (JSON nested 100k
         # deep: RecursionError) is that record's problem, not the whole registry's
         return RecordError('value cannot be read (%s)' % type(e).__name__)

@@ -10,6 +10,7 @@ import json
 
 from ryu_vxlan_vpc.registry.etcd import Compacted, RegistryUnavailable
 from ryu_vxlan_vpc.registry import follow as follow_module
+from ryu_vxlan_vpc.registry import records as records_module
 from ryu_vxlan_vpc.registry.follow import MAX_BACKOFF, MIN_BACKOFF, Follower
 from ryu_vxlan_vpc.registry.records import parse_fleet
 
@@ -378,3 +379,26 @@ def test_a_value_nested_too_deep_for_json_is_one_bad_record():
     seen, log = follow(fake)
     assert set(seen[-1][0].vpcs) == {34}
     assert len(log.matching('/vpcs/35')) == 1 and 'cannot be read' in log.matching('/vpcs/35')[0]
+
+
+def test_running_out_of_memory_in_a_record_is_no_bad_record(monkeypatch):
+    """A MemoryError while parsing a good record fails the publish (its changes wait for
+    the next one); it must not make the record 'bad' for as long as it is not rewritten."""
+    real, failed = records_module.json.loads, []
+
+    def loads(text, *args, **kwargs):
+        if not failed and 'name' in text:
+            failed.append(text)
+            raise MemoryError('no memory for this one')
+        return real(text, *args, **kwargs)
+
+    monkeypatch.setattr(records_module.json, 'loads', loads)
+    fake = FakeRegistry([
+        lambda f: f.commit(puts=[node('c1', '10.0.0.1'),
+                                 ('%s/vpcs/34' % P, b'{"name": "blue"}'),
+                                 port('c1', 'p1', 34, 'fa:16:3e:00:00:01')]),
+        lambda f: f.commit(puts=[vpc(35)]),
+    ])
+    seen, log = follow(fake)
+    assert failed and set(seen[-1][0].vpcs) == {34, 35} and ports(seen[-1][0]) == {('c1', 'p1')}
+    assert not log.matching('cannot be read')
