@@ -131,6 +131,7 @@ class VxlanVpcApp(app_manager.RyuApp):
             _refuse(2, 'bad configuration, not starting: %s' % config.one_line(exc))
         self.switches = {}  # dpid -> Switch, every connected datapath
         self._dumps = {}    # (datapath, xid) -> _FlowDump in flight
+        self._counts = {}   # (datapath, xid) -> queue of an aggregate stats request's reply
         # Called as f(switch, report, error) after every sync attempt: report is the
         # SyncReport (None when nothing was due), error the exception of a failed one.
         self.sync_observers = []
@@ -248,31 +249,29 @@ class VxlanVpcApp(app_manager.RyuApp):
         """How many flows the switch holds (those with ``cookie``), from OpenFlow aggregate
         stats: the switch counts them and sends one number, not every flow. /switches is
         polled (the web page, every 3 s): at 100k flows each poll was a whole dump, which
-        also slowed any sync running meanwhile. Raises TimeoutError, ConnectionError
-        (disconnected, refused) or KeyError (no such switch)."""
+        also slowed any sync running meanwhile. Raises TimeoutError (no answer: gone,
+        or refused) or KeyError (no such switch)."""
         datapath = self.switches[dpid].datapath
         ofp, parser = datapath.ofproto, datapath.ofproto_parser
         request = parser.OFPAggregateStatsRequest(
             datapath, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, cookie or 0,
             ALL_BITS if cookie is not None else 0, parser.OFPMatch())
+        datapath.set_xid(request)
+        key = (datapath, request.xid)   # our own bookkeeping: nothing is left on a timeout
+        waiting = self._counts[key] = hub.Queue(1)
         try:
-            with hub.Timeout(timeout, TimeoutError('no aggregate stats reply within %ss'
-                                                   % timeout)):
-                replies = ofctl_api.send_msg(self, request,
-                                             reply_cls=parser.OFPAggregateStatsReply,
-                                             reply_multi=True)
-        except TimeoutError:
-            raise
-        except Exception as exc:   # ofctl's errors: the switch left, or refused
-            raise ConnectionError('aggregate stats: %s' % exc) from None
-        if not replies:
-            raise ConnectionError('switch %016x did not answer the aggregate stats request'
-                                  % dpid)
-        return sum(reply.body.flow_count for reply in replies)
+            datapath.send_msg(request)
+            try:
+                reply = waiting.get(timeout=timeout)
+            except hub.QueueEmpty:
+                raise TimeoutError('no aggregate stats reply within %ss' % timeout) from None
+        finally:
+            self._counts.pop(key, None)
+        return reply.body.flow_count
 
     def stream_table_counts(self, dpid, table=None, cookie=None, timeout=STATS_TIMEOUT):
         """{table: flows} of each reply part of a flow-stats request, counted from the raw
-        entries without decoding them (what /switches and /tables show). Raises as
+        entries without decoding them (what /tables shows). Raises as
         ``stream_flows`` does."""
         def count(kind, item):
             if kind == 'raw':
@@ -325,6 +324,12 @@ class VxlanVpcApp(app_manager.RyuApp):
                     return
         finally:
             self._dumps.pop(key, None)
+
+    @set_ev_cls(ofp_event.EventOFPAggregateStatsReply, MAIN_DISPATCHER)
+    def _aggregate_stats_reply(self, ev):
+        waiting = self._counts.get((ev.msg.datapath, ev.msg.xid))
+        if waiting is not None and waiting.empty():
+            waiting.put(ev.msg)
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def _flow_stats_reply(self, ev):

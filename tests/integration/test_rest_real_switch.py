@@ -5,8 +5,10 @@ side effects), so table 20 holds a genuinely learned flow, not one written by th
 """
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -99,6 +101,27 @@ def test_hundreds_of_alike_flows_are_written_as_ovs_ofctl_prints_them(learned, t
         assert (m['source'], m['vni'], m['local_vlan'], m['tunnel_port']['ofport']) == (
             'learned', 0x22, 12, 8 + i % 2)
         assert m['n_packets'] == 0 and 3500 <= m['seconds_left_min'] <= 3600
+
+
+def test_switches_counts_with_aggregate_stats_and_a_silent_switch_is_a_503(learned):
+    """/switches' flow count is the switch's own (aggregate stats): ours only, the learned
+    flow left out. A switch that stops answering (ovs-vswitchd stopped) is a JSON 503
+    naming it within the count's timeout, and the app serves again once it is back."""
+    _, body = get_json(learned, '/switches')
+    assert body['switches'][0]['flows_installed'] == 13
+    dpid = body['switches'][0]['dpid']
+    vswitchd = learned.pids()['ovs-vswitchd']
+    os.kill(vswitchd, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        status, ctype, answer = http_get(learned.netns, BASE + '/switches', timeout=60)
+        waited = time.monotonic() - started
+    finally:
+        os.kill(vswitchd, signal.SIGCONT)
+    assert (status, ctype) == (503, 'application/json') and 8 <= waited < 30
+    assert dpid in json.loads(answer)['error'] and 'aggregate stats' in answer
+    wait_for(lambda: get_json(learned, '/switches')[1]['switches'][0]['flows_installed']
+             == 13, 30, '/switches to answer again')
 
 
 def test_removed_tunnel_takes_the_macs_learned_behind_it(learned):
