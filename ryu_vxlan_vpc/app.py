@@ -311,15 +311,11 @@ class VxlanVpcApp(app_manager.RyuApp):
                 waited += time.monotonic() - began
                 if kind == 'error':
                     raise ConnectionError(item)
-                if kind == 'read':
-                    yield item
-                    if last:
-                        return
-                    continue
-                try:
-                    yield read(kind, item)
+                try:   # a part the handler read already ('read') is what it gave
+                    part = item if kind == 'read' else read(kind, item)
                 except ValueError as exc:  # a malformed reply
                     raise ConnectionError('undecodable flow-stats reply: %s' % exc)
+                yield part
                 if last:
                     return
         finally:

@@ -145,9 +145,6 @@ class Desired:
         for shape, rows in self.rows.items():
             yield from map(shape.flow, rows)
 
-    def has_row(self, shape, row):
-        return row in self.rows.get(shape, ())
-
     def rows_among(self, shape, rows):
         """Those of ``rows`` (of ``shape``) this holds (RowSets.among)."""
         if isinstance(self.rows, RowSets):

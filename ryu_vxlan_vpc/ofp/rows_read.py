@@ -16,7 +16,7 @@ VLAN id, VNI, ofport; for an ARP answer the IP and the MAC, twice each). So:
 - ``resolve``: the wanted rows found (the planner's ``matched``), and the entries found
   that no row wants, rebuilt from the template and decoded as any other flow read back.
 
-The templates are OVS's encoding (rows_wire.entry_key) of two sample rows of each shape:
+The templates are OVS's encoding (rows_wire.reported_entry) of two sample rows of each shape:
 the bytes that differ between them are the value runs. The packers are checked against a
 third sample at import; tests/unit/test_ofp_rows_read.py checks random rows and
 tests/integration/test_ofp_raw_real_ovs.py what a real OVS sends.
@@ -32,13 +32,7 @@ import struct
 from ..pipeline.populated import ArpAnswer, UcastPopulated, per_shape
 from . import flowstats_raw, rows_wire, wire
 
-_COUNTERS = set(range(4, 12)) | set(range(32, 48))   # duration; packet and byte counts
-
-
-def reported_entry(flow):
-    """The flow-stats entry OVS sends for ``flow``, its counters zero."""
-    key = rows_wire.entry_key(flow)
-    return key[:4] + bytes(8) + key[4:24] + bytes(16) + key[24:]
+_COUNTERS = {i for start, end in flowstats_raw.COUNTER_RUNS for i in range(start, end)}
 
 
 # --- packing a wanted row's values ---------------------------------------------------
@@ -89,7 +83,7 @@ class _Layout:
     values differ in every byte), with ``pack(row)`` giving the value runs' bytes."""
 
     def __init__(self, shape, samples, check, pack):
-        a, b = (reported_entry(shape.flow(row)) for row in samples)
+        a, b = (rows_wire.reported_entry(shape.flow(row)) for row in samples)
         if len(a) != len(b):
             raise AssertionError('%s entries differ in length by row' % shape.name)
         kinds = ['skip' if i in _COUNTERS else 'value' if a[i] != b[i] else 'const'
@@ -108,7 +102,7 @@ class _Layout:
             b'.{%d}' % (e - s) if kind == 'skip' else b'(.{%d})' % (e - s)
             for kind, s, e in runs), re.DOTALL).match
         for row in samples + (check,):   # the packer puts each value where OVS does
-            if pack(row) != self.cut(reported_entry(shape.flow(row))):
+            if pack(row) != self.cut(rows_wire.reported_entry(shape.flow(row))):
                 raise AssertionError('%s: row bytes are not where the entry has them'
                                      % shape.name)
 

@@ -5,7 +5,7 @@ serialisation), bundled or not. The constant parts are cut from wire.py's own en
 of a sample row at import, so they cannot drift from it; tests/unit/test_ofp_rows_wire.py
 compares every byte on random rows.
 
-Also what OVS sends back for a flow (``entry_key``): OVS (3.1) does not echo every action
+Also what OVS sends back for a flow (``reported_entry``): OVS (3.1) does not echo every action
 as sent: ``set_tunnel`` comes back as a set_field of ``tunnel_id``, and a move's fields are
 named by their NXM headers, not OXM ones (``reported_action``). ofp.rows_read reads rows
 back from that encoding; tests/integration/test_ofp_raw_real_ovs.py checks it against a
@@ -24,9 +24,7 @@ from ..flows import model as m
 from ..pipeline.populated import ArpAnswer, UcastPopulated, per_shape
 from . import fields, wire
 
-_ENTRY_HEAD = struct.Struct('!HBx')           # flow-stats entry: length, table_id, pad
-_ENTRY_FIXED = struct.Struct('!HHHH4xQ')      # priority, idle, hard, flags, pad, cookie
-_ENTRY_SIZE = ofp.OFP_FLOW_STATS_0_SIZE       # 48 bytes before the match
+_ENTRY = struct.Struct(ofp.OFP_FLOW_STATS_0_PACK_STR)   # a flow-stats entry's first 48 bytes
 _FLOW_MOD = wire._FLOW_MOD_HEAD
 _BUNDLED = wire._BUNDLED_FLOW_MOD_HEAD
 _BUNDLE_ADD_SIZE = wire._BUNDLE_ADD_HEAD.size
@@ -57,15 +55,14 @@ def reported_instructions(actions):
     return wire.apply_actions(body)
 
 
-def entry_key(flow):
-    """OVS's flow-stats entry for ``flow`` without its counters (the layout of
-    flowstats_raw.entry_key); flow flags must be none."""
+def reported_entry(flow):
+    """The flow-stats entry OVS sends for ``flow``, its counters (durations, packets,
+    bytes) zero; flow flags must be none."""
     if flow.flags:
-        raise ValueError('flow flags are not in an entry key')
+        raise ValueError('flow flags are not in a reported entry')
     tail = wire.match_bytes(flow.match) + reported_instructions(flow.actions)
-    return (_ENTRY_HEAD.pack(_ENTRY_SIZE + len(tail), flow.table)
-            + _ENTRY_FIXED.pack(flow.priority, flow.idle_timeout, flow.hard_timeout, 0,
-                                flow.cookie) + tail)
+    return _ENTRY.pack(_ENTRY.size + len(tail), flow.table, 0, 0, flow.priority,
+                       flow.idle_timeout, flow.hard_timeout, 0, flow.cookie, 0, 0) + tail
 
 
 def _add_head(shape):

@@ -74,9 +74,10 @@ def plan_sync(desired, installed, learn_cookie=None, learned=None, tunnel_ages=N
               last_desired=None, matched=None):
     """``desired``: Flows and FlowRows (br_tun.build_rows); ``installed``: our flows read
     back, less ``matched``: {shape: rows} the reader found exactly as wanted by their
-    bytes (ofp.rows_read), without decoding them (its sets are taken over and added to). ``learned``/``tunnel_ages``: the learned
-    flows and {ofport: age} of the tunnels, when they were read (see ``learned``);
-    ``last_desired``: the previous sync's Desired, if any."""
+    bytes (ofp.rows_read), without decoding them (its sets are taken over and added to).
+    ``learned``/``tunnel_ages``: the learned flows and {ofport: age} of the tunnels, when
+    they were read (see ``learned``); ``last_desired``: the previous sync's Desired, if
+    any."""
     flows, families = split(desired)
     if len({f.shape for f in families}) != len(families):
         raise ValueError('two FlowRows of one shape: each shape lists all its rows once')

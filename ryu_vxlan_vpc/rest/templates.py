@@ -1,5 +1,5 @@
-"""Flow-stats entries written from templates: the text lines and JSON items of /flows,
-character for character as the generic path writes them, without decoding each entry.
+"""Flow-stats entries written from templates: the text lines and JSON items of /flows and
+the MAC entries of /macs, character for character as the generic path writes them, without decoding each entry.
 
 A table holds thousands of flows that differ only in MAC addresses and counters: learned
 MACs (table 20: one per VLAN, tunnel and VNI otherwise alike), l2population's entries. Two
@@ -16,8 +16,10 @@ for that entry; any other skeleton (and every entry seen once) takes the generic
 
 Why this is exact: the generic path prints a MAC field as the decoder spells it
 (lower-case hex, ``bytes.hex(':')``, done here the same way) and formats counters only
-through ``text.counter_texts`` and ``stream.json_counters``, which the filling calls too.
-tests/unit/test_rest_templates.py compares both paths on every kind of flow.
+through ``text.counter_texts`` and ``stream.json_counters``; ``_Template.fill`` formats
+them as those do, and a template that did not would be refused when made (it must give
+back the generic output). tests/unit/test_rest_templates.py compares both paths on every
+kind of flow.
 """
 import dataclasses
 import operator
@@ -29,11 +31,11 @@ from ryu.ofproto import ofproto_v1_3 as ofp
 from ..flows import model as m
 from ..ofp import flowstats_raw
 
-_COUNTERS = struct.Struct('!4xII20xQQ')    # duration sec, nsec; packets, bytes
+_COUNTERS = flowstats_raw.COUNTERS
 _MATCH_HEAD = struct.Struct('!HH')         # ofp_match type, length
 _OXM = struct.Struct('!I')
 _MAC_FIELDS = {ofp.OXM_OF_ETH_DST: 'dl_dst', ofp.OXM_OF_ETH_SRC: 'dl_src'}   # unmasked
-_SKIPPED = ((4, 12), (32, 48))             # the counters' bytes in an entry
+_SKIPPED = flowstats_raw.COUNTER_RUNS
 _PLACEHOLDER = re.compile(r'~(D|J|S|P|B|L|M\d)~')
 # What an item writes in place of each counter when a template is made (``item(stats,
 # MARKS)``): the duration as dump-flows prints it and as JSON does, the duration's whole

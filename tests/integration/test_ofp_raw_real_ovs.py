@@ -21,7 +21,7 @@ from ryu_vxlan_vpc.flows import mods, text
 from ryu_vxlan_vpc.flows import model as m
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.flows.rows import FlowRows
-from ryu_vxlan_vpc.ofp import decode, flowstats_raw, rawconn, rows_read, wire
+from ryu_vxlan_vpc.ofp import decode, flowstats_raw, rawconn, rows_read, rows_wire, wire
 from ryu_vxlan_vpc.pipeline import br_tun
 from ryu_vxlan_vpc.pipeline.sync import plan_sync
 
@@ -144,7 +144,7 @@ def test_hook_hands_the_raw_body_to_the_handler(bridge):
 
 def test_rows_are_recognised_by_their_bytes_without_decoding(bridge):
     """What a sync's read relies on: every pipeline flow's entry is exactly what
-    rows_read.reported_entry says this OVS sends, and the reader takes every row's entry
+    rows_wire.reported_entry says this OVS sends, and the reader takes every row's entry
     by its bytes, so a no-op resync decodes none of the bulk (an entry it did not take would
     only cost speed: it would be decoded and compared as a Flow)."""
     node, flows, replies = bridge
@@ -160,7 +160,7 @@ def test_rows_are_recognised_by_their_bytes_without_decoding(bridge):
             sent.add(e[:4] + bytes(8) + e[12:32] + bytes(16) + e[48:])
             off += len(e)
     # Every flow of the pipeline, not only the rows: its entry as OVS reports it.
-    assert all(rows_read.reported_entry(f) in sent for f in flows)
+    assert all(rows_wire.reported_entry(f) in sent for f in flows)
     reader = rows_read.RowReader(rows_read.shapes(STATE.flow_cookie))
     rest = [s.flow for reply in replies
             for s in flowstats_raw.iter_flow_stats(reply[16:], None, reader)]

@@ -9,7 +9,7 @@ from rowgen import random_rows
 from ryu_vxlan_vpc.flows.model import Flow, Output, SetTunnel, StripVlan
 from ryu_vxlan_vpc.flows.rows import FlowRows
 from ryu_vxlan_vpc.ofp import flowstats_raw, rows_read
-from ryu_vxlan_vpc.ofp.rows_read import reported_entry
+from ryu_vxlan_vpc.ofp.rows_wire import reported_entry
 from ryu_vxlan_vpc.pipeline.populated import ArpAnswer, UcastPopulated
 
 COOKIE = 0x79

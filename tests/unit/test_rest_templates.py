@@ -10,7 +10,7 @@ import pytest
 from ryu_vxlan_vpc.flows.model import FieldRef, Flow, Load, Match, Output, SetField
 from ryu_vxlan_vpc.model import Vpc
 from ryu_vxlan_vpc.ofp import flowstats_raw
-from ryu_vxlan_vpc.ofp.rows_read import reported_entry
+from ryu_vxlan_vpc.ofp.rows_wire import reported_entry
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build
 from ryu_vxlan_vpc.rest import stream
 from ryu_vxlan_vpc.rest.templates import Templates

@@ -1,11 +1,11 @@
 """The planner on rows (flows.rows) decides what the plain-Flow planner would.
 
 Random churn of remote ports, tunnels and VPCs on a fake flow table: every sync is planned
-from the rows -- with the read-back as entry bytes, rows recognised by their keys as the
-app does, or all decoded -- and compared with a plain planner over Flows; applied, the
-table must then hold exactly ``build(state)``. Plus the cases rows make special: an entry of a wanted row's key holding other
-actions (replaced in place, never deleted), flows in the rows' place that no row wants,
-drift in a row.
+from the rows -- with the read-back as entry bytes, rows recognised by their bytes as the
+app does (ofp.rows_read), or all decoded -- and compared with a plain planner over Flows;
+applied, the table must then hold exactly ``build(state)``. Plus the cases rows make
+special: an entry of a wanted row's key holding other actions (replaced in place, never
+deleted), flows in the rows' place that no row wants, drift in a row.
 """
 import random
 
@@ -16,7 +16,7 @@ from ryu_vxlan_vpc.flows.model import Match, Output
 from ryu_vxlan_vpc.flows.mods import AddFlow, AddRows
 from ryu_vxlan_vpc.flows.rows import FlowRows, FlowSeq, RowSets, expand, split
 from ryu_vxlan_vpc.model import Vpc
-from ryu_vxlan_vpc.ofp import flowstats_raw, rows_read
+from ryu_vxlan_vpc.ofp import flowstats_raw, rows_read, rows_wire
 from ryu_vxlan_vpc.pipeline.br_tun import BrTunState, RemoteRoute, build, build_rows
 from ryu_vxlan_vpc.pipeline.populated import ArpAnswer, UcastPopulated
 from ryu_vxlan_vpc.pipeline.sync import plan_sync
@@ -55,7 +55,7 @@ def read_back(table, desired, by_bytes):
     installed = table.flows(cookie=COOKIE)
     if not by_bytes:
         return installed, None
-    body = b''.join(rows_read.reported_entry(f) for f in installed)
+    body = b''.join(rows_wire.reported_entry(f) for f in installed)
     reader = rows_read.RowReader(rows_read.shapes(COOKIE))
     rest = [s.flow for s in flowstats_raw.iter_flow_stats(body, None, reader)]
     families = split(desired)[1]
